@@ -1,0 +1,246 @@
+"""The prompt import format (DESIGN section 7): one JSON object a line. Pure functions over bytes: no
+database, so that the rules are testable on their own and shared by the CLI and the REST import."""
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+ROLES = ("system", "user", "assistant")
+TOP_LEVEL_KEYS = {"id", "prompt", "messages", "responses", "split", "metadata"}
+SPLITS = ("train", "eval")
+MAX_ID_LENGTH = 255
+MAX_MODEL_NAME_LENGTH = 255
+
+
+@dataclass(frozen=True)
+class ImportedResponse:
+    text: str
+    model: str
+
+
+@dataclass(frozen=True)
+class ImportRow:
+    line: int
+    external_id: str
+    messages: list[dict[str, str]]
+    split: str = "train"
+    metadata: dict[str, Any] = field(default_factory=dict)
+    responses: list[ImportedResponse] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class RowError:
+    line: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.field}: {self.message}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"line": self.line, "field": self.field, "message": self.message}
+
+
+class _LineErrors:
+    def __init__(self, line: int) -> None:
+        self.line = line
+        self.items: list[RowError] = []
+
+    def add(self, field_name: str, message: str) -> None:
+        self.items.append(RowError(self.line, field_name, message))
+
+
+def _check_text(value: Any, field_name: str, errors: _LineErrors, max_text_bytes: int) -> str | None:
+    if not isinstance(value, str):
+        errors.add(field_name, f"must be a string, got {type(value).__name__}")
+        return None
+    if not value.strip():
+        errors.add(field_name, "must not be empty")
+        return None
+    if "\x00" in value:
+        errors.add(field_name, "contains a NUL character")
+        return None
+    size = len(value.encode("utf-8", errors="surrogatepass"))
+    if size > max_text_bytes:
+        errors.add(field_name, f"is {size} bytes, over the limit of {max_text_bytes} bytes")
+        return None
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        errors.add(field_name, "contains an unpaired surrogate (not valid Unicode)")
+        return None
+    return value
+
+
+def _parse_messages(value: Any, errors: _LineErrors, max_text_bytes: int) -> list[dict[str, str]] | None:
+    if not isinstance(value, list) or not value:
+        errors.add("messages", "must be a non-empty list of {role, content} objects")
+        return None
+    messages: list[dict[str, str]] = []
+    for index, message in enumerate(value):
+        where = f"messages[{index}]"
+        if not isinstance(message, dict):
+            errors.add(where, "must be an object with role and content")
+            continue
+        role = message.get("role")
+        if role not in ROLES:
+            errors.add(f"{where}.role", f"unknown role {role!r}; expected one of {', '.join(ROLES)}")
+            continue
+        if role == "system" and index != 0:
+            errors.add(f"{where}.role", "a system message may only come first")
+            continue
+        content = _check_text(message.get("content"), f"{where}.content", errors, max_text_bytes)
+        if content is not None:
+            messages.append({"role": role, "content": content})
+    if len(messages) != len(value):
+        return None
+    if messages[-1]["role"] != "user":
+        errors.add("messages", f"conversation must end with a user turn, not {messages[-1]['role']!r}")
+        return None
+    return messages
+
+
+def _parse_responses(
+    value: Any, errors: _LineErrors, max_text_bytes: int, responses_needed: int
+) -> list[ImportedResponse] | None:
+    if not isinstance(value, list):
+        errors.add("responses", "must be a list of {text, model} objects")
+        return None
+    if len(value) < responses_needed:
+        errors.add(
+            "responses", f"has {len(value)} responses; this project compares {responses_needed} per task"
+        )
+        return None
+    responses: list[ImportedResponse] = []
+    for index, item in enumerate(value):
+        where = f"responses[{index}]"
+        if not isinstance(item, dict):
+            errors.add(where, "must be an object with text and model")
+            continue
+        text = _check_text(item.get("text"), f"{where}.text", errors, max_text_bytes)
+        model = item.get("model", "imported")
+        if not isinstance(model, str) or not model.strip() or len(model) > MAX_MODEL_NAME_LENGTH:
+            errors.add(
+                f"{where}.model", f"must be a non-empty string of at most {MAX_MODEL_NAME_LENGTH} chars"
+            )
+            continue
+        if "\x00" in model:
+            errors.add(f"{where}.model", "contains a NUL character")
+            continue
+        if text is not None:
+            responses.append(ImportedResponse(text=text, model=model.strip()))
+    return responses if len(responses) == len(value) else None
+
+
+def _parse_object(
+    obj: Any, errors: _LineErrors, *, max_text_bytes: int, responses_needed: int
+) -> ImportRow | None:
+    if not isinstance(obj, dict):
+        errors.add("(line)", f"must be a JSON object, got {type(obj).__name__}")
+        return None
+    unknown = sorted(set(obj) - TOP_LEVEL_KEYS)
+    if unknown:
+        errors.add(
+            unknown[0],
+            f"unknown field; allowed: {', '.join(sorted(TOP_LEVEL_KEYS))} (put extras in metadata)",
+        )
+    raw_id = obj.get("id")
+    external_id: str | None = None
+    if isinstance(raw_id, bool) or not isinstance(raw_id, (str, int)):
+        errors.add("id", "is required and must be a string")
+    else:
+        external_id = str(raw_id).strip()
+        if not external_id:
+            errors.add("id", "must not be empty")
+        elif len(external_id) > MAX_ID_LENGTH or "\x00" in external_id:
+            errors.add("id", f"must be at most {MAX_ID_LENGTH} characters without NUL")
+    messages: list[dict[str, str]] | None = None
+    if "prompt" in obj and "messages" in obj:
+        errors.add("prompt", "give either prompt or messages, not both")
+    elif "prompt" in obj:
+        text = _check_text(obj["prompt"], "prompt", errors, max_text_bytes)
+        messages = [{"role": "user", "content": text}] if text is not None else None
+    elif "messages" in obj:
+        messages = _parse_messages(obj["messages"], errors, max_text_bytes)
+    else:
+        errors.add("messages", "one of prompt or messages is required")
+    split = obj.get("split", "train")
+    if split not in SPLITS:
+        errors.add("split", f"must be one of {', '.join(SPLITS)}, got {split!r}")
+    metadata = obj.get("metadata", {})
+    if not isinstance(metadata, dict):
+        errors.add("metadata", "must be an object")
+    elif "\x00" in json.dumps(metadata):
+        errors.add("metadata", "contains a NUL character")
+    responses: list[ImportedResponse] | None = []
+    if "responses" in obj:
+        responses = _parse_responses(obj["responses"], errors, max_text_bytes, responses_needed)
+    if errors.items or messages is None or responses is None or external_id is None:
+        return None
+    return ImportRow(
+        line=errors.line,
+        external_id=external_id,
+        messages=messages,
+        split=split,
+        metadata=metadata,
+        responses=responses,
+    )
+
+
+def parse_prompts_jsonl(
+    lines: Iterable[bytes], *, responses_needed: int, max_text_bytes: int, max_errors: int = 1000
+) -> tuple[list[ImportRow], list[RowError]]:
+    """Parse every line; return the valid rows and every error (the caller writes nothing if any)."""
+    rows: list[ImportRow] = []
+    errors: list[RowError] = []
+    first_line_of_id: dict[str, int] = {}
+    for number, raw in enumerate(lines, start=1):
+        if len(errors) >= max_errors:
+            errors.append(RowError(number, "(file)", f"stopped after {max_errors} errors"))
+            break
+        line_errors = _LineErrors(number)
+        if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+            raw = raw[3:]  # a UTF-8 byte order mark from some editors
+        if b"\x00" in raw:
+            line_errors.add("(line)", "contains a NUL byte")
+            errors.extend(line_errors.items)
+            continue
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line_errors.add("(line)", f"is not valid UTF-8 (byte {exc.start})")
+            errors.extend(line_errors.items)
+            continue
+        if not text.strip():
+            continue
+        try:
+            obj = json.loads(text)
+        except json.JSONDecodeError as exc:
+            line_errors.add("(line)", f"invalid JSON: {exc.msg} at column {exc.colno}")
+            errors.extend(line_errors.items)
+            continue
+        row = _parse_object(
+            obj, line_errors, max_text_bytes=max_text_bytes, responses_needed=responses_needed
+        )
+        if row is not None:
+            if row.external_id in first_line_of_id:
+                line_errors.add(
+                    "id",
+                    f"duplicate id {row.external_id!r} (first seen on line {first_line_of_id[row.external_id]})",
+                )
+            else:
+                first_line_of_id[row.external_id] = number
+                rows.append(row)
+        errors.extend(line_errors.items)
+    return rows, errors
+
+
+def group_responses(responses: list[ImportedResponse], size: int) -> list[list[int]]:
+    """Indices of the comparisons a line's responses become: groups of the project's size covering every
+    response at least once (wrapping around to fill the last group)."""
+    n = len(responses)
+    if n < size:
+        return []
+    count = -(-n // size)
+    return [[(start * size + offset) % n for offset in range(size)] for start in range(count)]

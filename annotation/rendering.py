@@ -1,0 +1,41 @@
+"""Model output and prompts are untrusted: render markdown to HTML with raw HTML disabled, then sanitise the
+result with an allowlist (nh3) so that no script, handler or javascript: URL survives."""
+
+from functools import lru_cache
+
+import nh3
+from markdown_it import MarkdownIt
+
+_md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable(
+    ["table", "strikethrough"]
+)
+
+ALLOWED_TAGS = {
+    "p", "br", "hr", "em", "strong", "del", "s", "code", "pre", "blockquote", "ul", "ol", "li",
+    "h1", "h2", "h3", "h4", "h5", "h6", "table", "thead", "tbody", "tr", "th", "td", "a", "span",
+}  # fmt: skip
+ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "code": {"class"}, "ol": {"start"}, "th": {"style"}, "td": {"style"}}
+
+
+def _filter_attribute(element: str, attribute: str, value: str) -> str | None:
+    if attribute == "class":
+        # Only the language marker of fenced code blocks.
+        return value if value.startswith("language-") and value[9:].replace("-", "").isalnum() else None
+    if attribute == "style":
+        return value if value in {"text-align:left", "text-align:right", "text-align:center"} else None
+    return value
+
+
+@lru_cache(maxsize=1024)
+def render_markdown(text: str) -> str:
+    """Sanitised HTML for untrusted markdown text."""
+    html = _md.render(text)
+    return nh3.clean(
+        html,
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        attribute_filter=_filter_attribute,
+        url_schemes={"http", "https", "mailto"},
+        link_rel="noopener noreferrer nofollow",
+        strip_comments=True,
+    )

@@ -1,0 +1,47 @@
+"""Who may see what: every project query goes through here, scoped to the user's memberships."""
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import QuerySet
+
+from annotation.models import Comparison, Membership, Project, Role
+from annotation.services.errors import NotFound, PermissionDenied
+
+ROLE_RANK = {Role.ANNOTATOR: 1, Role.REVIEWER: 2, Role.ADMIN: 3}
+
+
+def is_site_admin(user: AbstractBaseUser | AnonymousUser) -> bool:
+    return bool(user.is_authenticated and user.is_superuser)
+
+
+def projects_for_user(*, user: AbstractBaseUser) -> QuerySet[Project]:
+    """Projects the user may see: all for site admins, else those they are a member of."""
+    projects = Project.objects.all()
+    if not is_site_admin(user):
+        projects = projects.filter(memberships__user=user)
+    return projects.order_by("slug")
+
+
+def role_in_project(*, user: AbstractBaseUser, project: Project) -> str | None:
+    if is_site_admin(user):
+        return Role.ADMIN
+    return Membership.objects.filter(project=project, user=user).values_list("role", flat=True).first()
+
+
+def project_for_user(*, user: AbstractBaseUser, slug: str, min_role: str = Role.ANNOTATOR) -> tuple[Project, str]:
+    """The project and the user's role in it. 404 when the user is not a member (existence is not
+    revealed), 403 when the role is too low for what is asked."""
+    project = Project.objects.filter(slug=slug).select_related("current_policy").first()
+    role = role_in_project(user=user, project=project) if project is not None else None
+    if project is None or role is None:
+        raise NotFound("No such project.")
+    if ROLE_RANK[Role(role)] < ROLE_RANK[Role(min_role)]:
+        raise PermissionDenied(f"This needs the {min_role} role in project {slug!r}.")
+    return project, role
+
+
+def comparison_for_user(*, user: AbstractBaseUser, comparison_id: int) -> Comparison:
+    """A comparison of a project the user belongs to (any role), else 404."""
+    comparison = Comparison.objects.filter(pk=comparison_id).select_related("project").first()
+    if comparison is None or role_in_project(user=user, project=comparison.project) is None:
+        raise NotFound("No such task.")
+    return comparison

@@ -1,0 +1,50 @@
+"""Server-rendered pages. Thin: access through selectors, everything dynamic on the annotate page comes
+from the REST API (so the next comparison appears without a page load)."""
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.csrf import ensure_csrf_cookie
+
+from annotation.models import Role
+from annotation.rendering import render_markdown
+from annotation.selectors.access import project_for_user, projects_for_user
+from annotation.selectors.projects import project_overview
+from annotation.services.errors import NotFound, PermissionDenied
+
+
+def _project_or_404(request: HttpRequest, slug: str, min_role: str = Role.ANNOTATOR):  # type: ignore[no-untyped-def]
+    try:
+        return project_for_user(user=request.user, slug=slug, min_role=min_role)
+    except (NotFound, PermissionDenied) as exc:
+        raise Http404(exc.message) from exc
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    projects = projects_for_user(user=request.user).select_related("current_policy")
+    return render(request, "home.html", {"projects": projects})
+
+
+@login_required
+@ensure_csrf_cookie
+def annotate(request: HttpRequest, slug: str) -> HttpResponse:
+    project, role = _project_or_404(request, slug)
+    return render(
+        request,
+        "annotate.html",
+        {
+            "project": project,
+            "role": role,
+            "guidelines_html": render_markdown(project.guidelines) if project.guidelines else "",
+        },
+    )
+
+
+@login_required
+def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
+    project, role = _project_or_404(request, slug)
+    if role != Role.ADMIN:
+        # Annotators and reviewers land on their work page; the dashboard is for admins.
+        return annotate(request, slug)
+    return render(request, "dashboard.html", {"project": project, "overview": project_overview(project=project)})
