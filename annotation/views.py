@@ -47,4 +47,6 @@ def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
     if role != Role.ADMIN:
         # Annotators and reviewers land on their work page; the dashboard is for admins.
         return annotate(request, slug)
-    return render(request, "dashboard.html", {"project": project, "overview": project_overview(project=project)})
+    return render(
+        request, "dashboard.html", {"project": project, "overview": project_overview(project=project)}
+    )

@@ -16,7 +16,12 @@ from rest_framework.views import APIView
 
 from annotation.api import serializers as s
 from annotation.models import Membership, Role
-from annotation.selectors.access import comparison_for_user, is_site_admin, project_for_user, projects_for_user
+from annotation.selectors.access import (
+    comparison_for_user,
+    is_site_admin,
+    project_for_user,
+    projects_for_user,
+)
 from annotation.selectors.tasks import task_payload
 from annotation.services.annotations import annotation_submit
 from annotation.services.assignment import task_heartbeat, task_lease_next, task_skip
@@ -48,7 +53,9 @@ class TokenView(APIView):
         data = _parse(s.TokenRequestSerializer, request.data)
         user = authenticate(request._request, username=data["username"], password=data["password"])
         if user is None or not user.is_active:
-            raise ApplicationError("Unable to log in with these credentials.", field="password", code="bad_login")
+            raise ApplicationError(
+                "Unable to log in with these credentials.", field="password", code="bad_login"
+            )
         token, _ = Token.objects.get_or_create(user=user)
         return Response({"token": token.key})
 
@@ -151,7 +158,9 @@ class AnnotationCreateView(APIView):
         parameters=[OpenApiParameter("next", bool, description="Also lease and return the next task")],
         responses={
             201: s.AnnotationResultSerializer,
-            200: OpenApiResponse(s.AnnotationResultSerializer, description="Same client_token: the first result"),
+            200: OpenApiResponse(
+                s.AnnotationResultSerializer, description="Same client_token: the first result"
+            ),
             409: OpenApiResponse(s.ErrorSerializer, description="Task full and you hold no lease on it"),
             **ERRORS,
         },

@@ -27,7 +27,9 @@ def role_in_project(*, user: AbstractBaseUser, project: Project) -> str | None:
     return Membership.objects.filter(project=project, user=user).values_list("role", flat=True).first()
 
 
-def project_for_user(*, user: AbstractBaseUser, slug: str, min_role: str = Role.ANNOTATOR) -> tuple[Project, str]:
+def project_for_user(
+    *, user: AbstractBaseUser, slug: str, min_role: str = Role.ANNOTATOR
+) -> tuple[Project, str]:
     """The project and the user's role in it. 404 when the user is not a member (existence is not
     revealed), 403 when the role is too low for what is asked."""
     project = Project.objects.filter(slug=slug).select_related("current_policy").first()

@@ -11,8 +11,10 @@ from annotation.rendering import render_markdown
 def task_payload(*, comparison_id: int, leased_until: datetime, user_id: int) -> dict[str, Any]:
     comparison = Comparison.objects.select_related("prompt", "project").get(pk=comparison_id)
     project: Project = comparison.project
-    items = ComparisonItem.objects.filter(comparison_id=comparison_id).order_by("position").values_list(
-        "response__public_id", "response__text"
+    items = (
+        ComparisonItem.objects.filter(comparison_id=comparison_id)
+        .order_by("position")
+        .values_list("response__public_id", "response__text")
     )
     return {
         "id": comparison.pk,
@@ -23,7 +25,9 @@ def task_payload(*, comparison_id: int, leased_until: datetime, user_id: int) ->
                 for m in comparison.prompt.messages
             ]
         },
-        "responses": [{"id": str(public_id), "text": text, "html": render_markdown(text)} for public_id, text in items],
+        "responses": [
+            {"id": str(public_id), "text": text, "html": render_markdown(text)} for public_id, text in items
+        ],
         "rating_axes": project.rating_axes,
         "rating_scale_max": project.rating_scale_max,
         "lease_expires_at": leased_until.isoformat(),

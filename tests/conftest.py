@@ -1,0 +1,43 @@
+import pytest
+from rest_framework.test import APIClient
+
+from annotation.models import Role
+from tests.factories import ProjectFactory, UserFactory, member
+
+
+@pytest.fixture
+def project(db):
+    return ProjectFactory()
+
+
+@pytest.fixture
+def annotator(project):
+    return member(project, Role.ANNOTATOR)
+
+
+@pytest.fixture
+def project_admin(project):
+    return member(project, Role.ADMIN)
+
+
+@pytest.fixture
+def site_admin(db):
+    user = UserFactory(username="root-admin")
+    user.is_superuser = True
+    user.is_staff = True
+    user.save()
+    return user
+
+
+@pytest.fixture
+def outsider(db):
+    """An annotator of another project."""
+    other = ProjectFactory()
+    return member(other, Role.ANNOTATOR)
+
+
+def api_client(user=None) -> APIClient:
+    client = APIClient()
+    if user is not None:
+        client.force_authenticate(user)
+    return client
