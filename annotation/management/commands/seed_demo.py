@@ -1,0 +1,67 @@
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.urls import reverse
+
+from annotation.services.demo import (
+    ADMIN_PASSWORD_ENV,
+    ANNOTATOR_PASSWORD_ENV,
+    DEFAULT_ADMIN_PASSWORD,
+    DEFAULT_ANNOTATOR_PASSWORD,
+    demo_seed,
+)
+from annotation.services.errors import ApplicationError
+from annotation.services.imports import ImportRejected
+
+
+class Command(BaseCommand):
+    help = (
+        "Set up a LOCAL demo: users admin (site admin), annotator1 and annotator2, a pairwise project 'demo' "
+        "with bundled English and Chinese prompts, each with two pre-written responses to compare, and print "
+        f"the logins. Passwords come from ${ADMIN_PASSWORD_ENV} and ${ANNOTATOR_PASSWORD_ENV}, else the "
+        f"fixed, public demo passwords {DEFAULT_ADMIN_PASSWORD!r} / {DEFAULT_ANNOTATOR_PASSWORD!r}: "
+        "do not use those on a server others can reach. Safe to re-run: nothing that exists is changed "
+        "(existing users keep their passwords) and prompts already imported are skipped."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--base-url",
+            default="http://127.0.0.1:8000",
+            help="Where the web server runs, for the printed links (default: %(default)s)",
+        )
+
+    def handle(self, *args: object, **options: object) -> None:
+        try:
+            result = demo_seed()
+        except ImportRejected as exc:
+            for error in exc.errors:
+                self.stderr.write(f"prompts.jsonl: {error}")
+            raise CommandError(exc.message) from exc
+        except ApplicationError as exc:
+            raise CommandError(f"{exc.field}: {exc.message}" if exc.field else exc.message) from exc
+
+        slug = result.project.slug
+        base = str(options["base_url"]).rstrip("/")
+        imported = result.imported
+        self.stdout.write(
+            f"project {slug!r}: {'created' if result.project_created else 'already there'}; "
+            f"prompts: {imported.created} imported, {imported.duplicates} already present; "
+            f"comparisons created: {imported.comparisons}"
+        )
+        self.stdout.write(self.style.SUCCESS(f"Demo ready: {base}{reverse('annotate', args=[slug])}"))
+        width = max(len(login.username) for login in result.logins)
+        pw_width = max(len(login.password or "") for login in result.logins)
+        for login in result.logins:
+            notes = []
+            if not login.created:
+                notes.append("existing user, password unchanged")
+            if login.is_site_admin:
+                notes.append(
+                    f"site admin; dashboard at {reverse('dashboard', args=[slug])}, "
+                    f"Django admin at {reverse('admin:index')}"
+                )
+            line = f"  {login.username:<{width}}"
+            if login.password is not None:  # else: an existing user whose password is not the demo one
+                line += f"  / {login.password:<{pw_width}}"
+            if notes:
+                line += f"  ({'; '.join(notes)})"
+            self.stdout.write(line.rstrip())
