@@ -1,7 +1,7 @@
 """Who may see what: every project query goes through here, scoped to the user's memberships."""
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 
 from annotation.models import Comparison, Membership, Project, Role
 from annotation.services.errors import NotFound, PermissionDenied
@@ -32,8 +32,20 @@ def project_for_user(
 ) -> tuple[Project, str]:
     """The project and the user's role in it. 404 when the user is not a member (existence is not
     revealed), 403 when the role is too low for what is asked."""
-    project = Project.objects.filter(slug=slug).select_related("current_policy").first()
-    role = role_in_project(user=user, project=project) if project is not None else None
+    # One query: the project with the user's role beside it (this runs on every annotator request).
+    project = (
+        Project.objects.filter(slug=slug)
+        .select_related("current_policy")
+        .annotate(
+            member_role=Subquery(
+                Membership.objects.filter(project=OuterRef("pk"), user_id=user.pk).values("role")[:1]
+            )
+        )
+        .first()
+    )
+    role = None
+    if project is not None:
+        role = Role.ADMIN if is_site_admin(user) else project.member_role
     if project is None or role is None:
         raise NotFound("No such project.")
     if ROLE_RANK[Role(role)] < ROLE_RANK[Role(min_role)]:
@@ -43,7 +55,16 @@ def project_for_user(
 
 def comparison_for_user(*, user: AbstractBaseUser, comparison_id: int) -> Comparison:
     """A comparison of a project the user belongs to (any role), else 404."""
-    comparison = Comparison.objects.filter(pk=comparison_id).select_related("project").first()
-    if comparison is None or role_in_project(user=user, project=comparison.project) is None:
+    comparison = (
+        Comparison.objects.filter(pk=comparison_id)
+        .select_related("project")
+        .annotate(
+            member_role=Subquery(
+                Membership.objects.filter(project=OuterRef("project_id"), user_id=user.pk).values("role")[:1]
+            )
+        )
+        .first()
+    )
+    if comparison is None or (comparison.member_role is None and not is_site_admin(user)):
         raise NotFound("No such task.")
     return comparison

@@ -153,10 +153,7 @@ def annotation_submit(
         raise ApplicationError(
             "is required: a string of 1..64 characters, unique per submission", field="client_token"
         )
-    previous = _existing(user, client_token, comparison_id)
-    if previous is not None:
-        return previous
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         # Every write that changes a comparison's capacity happens under this row lock.
         comparison = (
             Comparison.objects.select_for_update(of=("self",))
@@ -166,7 +163,8 @@ def annotation_submit(
         )
         if comparison is None:
             raise NotFound("No such task.")
-        previous = _existing(user, client_token, comparison_id)  # a concurrent retry committed first
+        # Checked under the lock, so a retry racing its original sees the original's commit.
+        previous = _existing(user, client_token, comparison_id)
         if previous is not None:
             return previous
         fields = _validate(
@@ -196,7 +194,7 @@ def annotation_submit(
             ):
                 raise Conflict("This task is already complete and you hold no lease on it.", code="task_full")
         try:
-            with transaction.atomic():
+            with transaction.atomic(savepoint=False):
                 if live is not None:
                     live.is_live = False
                     live.save(update_fields=["is_live"])

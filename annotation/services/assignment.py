@@ -122,7 +122,7 @@ def task_lease_next(*, project: Project, user: AbstractBaseUser) -> Lease | None
     """The user's live lease in the project if any, else a newly leased comparison, else None.
     Runs inside the caller's transaction when there is one (submit-and-next shares one commit)."""
     now = timezone.now()
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         current = _live_lease(user_id=user.pk, project_id=project.pk, now=now)
         if current is not None:
             return current

@@ -1,0 +1,304 @@
+"""The annotator's loop under load: next + submit through the real REST views and Postgres.
+
+For each number of concurrent annotators (1, 8, 50 by default) every annotator thread repeats
+POST tasks/next -> POST tasks/{id}/annotations/ for a fixed time over a project of N comparisons, and the
+script prints loops/s, p50/p99 of each call, and the duplicate assignments found afterwards (must be 0).
+A second mode measures the page's real path, submit-with-?next=1 (one round trip per comparison).
+
+It uses its own database (<DATABASE_URL's name>_bench) and never touches the dev data:
+
+    .venv/bin/python benchmarks/annotate_loop.py --comparisons 100000 --seconds 10
+"""
+
+import argparse
+import http.client
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+
+def _bench_database_url() -> str:
+    import dj_database_url
+
+    url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/prefer")
+    parsed = dj_database_url.parse(url)
+    name = parsed["NAME"] + "_bench"
+    base, _, query = url.partition("?")
+    base = base.rsplit("/", 1)[0] + "/" + name
+    return base + ("?" + query if query else "")
+
+
+def _ensure_database(url: str) -> None:
+    import dj_database_url
+    import psycopg
+
+    parsed = dj_database_url.parse(url)
+    conninfo = {
+        "dbname": "postgres",
+        "user": parsed["USER"] or None,
+        "host": parsed["HOST"] or None,
+        "port": parsed["PORT"] or None,
+        "password": parsed["PASSWORD"] or None,
+    }
+    with psycopg.connect(**{k: v for k, v in conninfo.items() if v}, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [parsed["NAME"]]).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{parsed["NAME"]}"')
+
+
+SEED_SQL = """
+WITH p AS (
+    INSERT INTO annotation_prompt (project_id, external_id, messages, split, metadata, created_at)
+    SELECT %(project)s, 'bench-' || g, jsonb_build_array(jsonb_build_object('role', 'user', 'content',
+           'Question number ' || g || ': explain something useful in two short paragraphs.')),
+           'train', '{}'::jsonb, now()
+    FROM generate_series(1, %(n)s) g
+    RETURNING id
+), r AS (
+    INSERT INTO annotation_response (prompt_id, public_id, text, source_model, generation_params, created_at)
+    SELECT p.id, gen_random_uuid(), 'Response ' || k || E' with **markdown** and a list:\n\n- one\n- two',
+           'bench-' || k, '{}'::jsonb, now()
+    FROM p CROSS JOIN generate_series(1, 2) k
+    RETURNING id, prompt_id
+), c AS (
+    INSERT INTO annotation_comparison (project_id, prompt_id, is_gold, status, annotations_wanted,
+                                       annotations_received, created_at)
+    SELECT %(project)s, p.id, false, 'open', 1, 0, now() FROM p ORDER BY p.id
+    RETURNING id, prompt_id
+)
+INSERT INTO annotation_comparisonitem (comparison_id, response_id, position)
+SELECT c.id, r.id, row_number() OVER (PARTITION BY c.id ORDER BY random()) - 1
+FROM c JOIN r ON r.prompt_id = c.prompt_id
+"""
+
+
+def seed(n: int):  # type: ignore[no-untyped-def]
+    from django.db import connection, transaction
+
+    from annotation.models import Comparison, Project
+    from annotation.services.projects import project_create
+
+    slug = f"bench-{n}"
+    project = Project.objects.filter(slug=slug).first()
+    if project is None:
+        project = project_create(slug=slug, name=f"Benchmark {n}", overlap=1, lease_seconds=600)
+        started = time.perf_counter()
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(SEED_SQL, {"project": project.pk, "n": n})
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+        print(f"seeded {n} comparisons in {time.perf_counter() - started:.1f} s", flush=True)
+    open_count = Comparison.objects.filter(project=project, status="open").count()
+    print(f"project {slug}: {open_count} open comparisons", flush=True)
+    return project
+
+
+def _percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(workers: int, threads: int) -> tuple[subprocess.Popen, int]:
+    """gunicorn serving config.wsgi on loopback, as in production (DEBUG off)."""
+    port = _free_port()
+    env = {**os.environ, "DJANGO_DEBUG": "0", "DB_CONN_MAX_AGE": "600"}
+    server = subprocess.Popen(
+        [
+            sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{port}",
+            "--workers", str(workers), "--threads", str(threads), "--worker-class", "gthread",
+            "--log-level", "warning", "--keep-alive", "30",
+        ],
+        cwd=Path(__file__).resolve().parent.parent,
+        env=env,
+    )  # fmt: skip
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/login/")
+            if conn.getresponse().status == 200:
+                return server, port
+        except OSError:
+            time.sleep(0.3)
+    server.kill()
+    raise RuntimeError("gunicorn did not start")
+
+
+def run_level(project, port: int, annotators: int, seconds: float, combined: bool) -> dict:  # type: ignore[no-untyped-def]
+    from django.contrib.auth import get_user_model
+    from rest_framework.authtoken.models import Token
+
+    from annotation.models import Role
+    from annotation.services.projects import membership_set, user_create
+
+    tokens = []
+    for index in range(annotators):
+        username = f"bench-{project.slug}-{index}"
+        user = get_user_model().objects.filter(username=username).first() or user_create(
+            username=username, password=uuid.uuid4().hex
+        )
+        membership_set(project=project, username=username, role=Role.ANNOTATOR)
+        tokens.append(Token.objects.get_or_create(user=user)[0].key)
+
+    next_ms: list[float] = []
+    submit_ms: list[float] = []
+    loops = [0]
+    lock = threading.Lock()
+    barrier = threading.Barrier(annotators + 1)
+    stop_at = [0.0]
+    errors: list[str] = []
+
+    def worker(token: str) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
+
+        def post(path: str, body: dict | None = None) -> tuple[int, dict | None]:
+            conn.request("POST", path, body=json.dumps(body or {}), headers=headers)
+            response = conn.getresponse()
+            data = response.read()
+            return response.status, (json.loads(data) if data else None)
+
+        mine_next: list[float] = []
+        mine_submit: list[float] = []
+        count = 0
+        task = None
+        barrier.wait()
+        while time.perf_counter() < stop_at[0]:
+            if task is None:
+                t0 = time.perf_counter()
+                status, task = post(f"/api/v1/projects/{project.slug}/tasks/next/")
+                mine_next.append((time.perf_counter() - t0) * 1000)
+                if status == 204:
+                    break
+            ids = [r["id"] for r in task["responses"]]
+            body = {"ranking": [[ids[0]], [ids[1]]], "strength": "clear", "client_token": uuid.uuid4().hex}
+            path = f"/api/v1/tasks/{task['id']}/annotations/" + ("?next=1" if combined else "")
+            t0 = time.perf_counter()
+            status, payload = post(path, body)
+            mine_submit.append((time.perf_counter() - t0) * 1000)
+            if status != 201:
+                errors.append(f"{status}: {str(payload)[:200]}")
+                break
+            count += 1
+            task = payload.get("next") if combined else None
+            if combined and task is None:
+                break
+        conn.close()
+        with lock:
+            next_ms.extend(mine_next)
+            submit_ms.extend(mine_submit)
+            loops[0] += count
+
+    threads = [threading.Thread(target=worker, args=(token,)) for token in tokens]
+    for thread in threads:
+        thread.start()
+    stop_at[0] = time.perf_counter() + seconds
+    started = time.perf_counter()
+    barrier.wait()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    return {
+        "loops_per_s": loops[0] / elapsed,
+        "next_p50": _percentile(next_ms, 0.50),
+        "next_p99": _percentile(next_ms, 0.99),
+        "submit_p50": _percentile(submit_ms, 0.50),
+        "submit_p99": _percentile(submit_ms, 0.99),
+        "errors": errors[:3],
+    }
+
+
+def duplicates(project) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    """(comparisons with more annotations than wanted, comparisons annotated twice by one user)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM (SELECT comparison_id FROM annotation_annotation WHERE project_id = %s "
+            "GROUP BY comparison_id HAVING count(*) > 1) x",
+            [project.pk],
+        )
+        over = cursor.fetchone()[0]
+        cursor.execute(
+            "SELECT count(*) FROM annotation_comparison WHERE project_id = %s "
+            "AND annotations_received > annotations_wanted",
+            [project.pk],
+        )
+        counter_over = cursor.fetchone()[0]
+    return over, counter_over
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--comparisons", type=int, nargs="+", default=[100_000])
+    parser.add_argument("--annotators", type=int, nargs="+", default=[1, 8, 50])
+    parser.add_argument("--seconds", type=float, default=10.0, help="measured time per level")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
+    args = parser.parse_args()
+
+    url = _bench_database_url()
+    _ensure_database(url)
+    os.environ["DATABASE_URL"] = url
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    call_command("migrate", verbosity=0)
+
+    print(
+        f"# annotate loop: {os.cpu_count()} CPUs, Postgres at {settings.DATABASES['default']['HOST'] or 'socket'}"
+    )
+    server, port = start_server(args.workers, args.threads)
+    print(f"# gunicorn gthread workers={args.workers} threads={args.threads}, clients over loopback HTTP")
+    try:
+        for n in args.comparisons:
+            _run_size(n, port, args)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def _run_size(n: int, port: int, args: argparse.Namespace) -> None:
+    project = seed(n)
+    for mode in ("separate", "combined"):
+        for annotators in args.annotators:
+            result = run_level(project, port, annotators, args.seconds, combined=mode == "combined")
+            label = "next+submit" if mode == "separate" else "submit?next=1"
+            print(
+                f"comparisons={n} annotators={annotators:>2} mode={label:<13} "
+                f"loops/s={result['loops_per_s']:7.1f} "
+                f"next_p50={result['next_p50']:6.1f}ms next_p99={result['next_p99']:6.1f}ms "
+                f"submit_p50={result['submit_p50']:6.1f}ms submit_p99={result['submit_p99']:6.1f}ms"
+                + (f" errors={result['errors']}" if result["errors"] else ""),
+                flush=True,
+            )
+    over, counter_over = duplicates(project)
+    print(f"comparisons={n} duplicate_assignments={over} over_filled_counters={counter_over}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
