@@ -96,7 +96,11 @@ def postgres_usable(url: str) -> bool:
     if not database or postgres_error(with_database(url, "postgres")) is not None:
         log(f"no Postgres at {redact(url)}: {error}")
         return False
-    create_database(with_database(url, "postgres"), database)
+    try:
+        create_database(with_database(url, "postgres"), database)
+    except psycopg.Error as create_error:  # e.g. a role without CREATEDB
+        log(f"Postgres at {redact(url)} answers but cannot create {database!r}: {create_error}")
+        return False
     return postgres_error(url) is None
 
 
