@@ -232,7 +232,7 @@ def duplicates(project) -> tuple[int, int]:  # type: ignore[no-untyped-def]
 
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT count(*) FROM (SELECT comparison_id FROM annotation_annotation WHERE project_id = %s "
+            "SELECT count(*) FROM (SELECT comparison_id FROM annotation_annotation WHERE project_id = %s AND is_live "
             "GROUP BY comparison_id HAVING count(*) > 1) x",
             [project.pk],
         )
@@ -270,7 +270,8 @@ def main() -> None:
     call_command("migrate", verbosity=0)
 
     print(
-        f"# annotate loop: {os.cpu_count()} CPUs, Postgres at {settings.DATABASES['default']['HOST'] or 'socket'}"
+        f"# annotate loop: {os.cpu_count()} CPUs, Postgres at "
+        f"{settings.DATABASES['default']['HOST'] or 'socket'}"
     )
     server, port = start_server(args.workers, args.threads)
     print(f"# gunicorn gthread workers={args.workers} threads={args.threads}, clients over loopback HTTP")

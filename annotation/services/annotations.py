@@ -153,7 +153,7 @@ def annotation_submit(
         raise ApplicationError(
             "is required: a string of 1..64 characters, unique per submission", field="client_token"
         )
-    with transaction.atomic(savepoint=False):
+    with transaction.atomic():
         # Every write that changes a comparison's capacity happens under this row lock.
         comparison = (
             Comparison.objects.select_for_update(of=("self",))

@@ -25,7 +25,7 @@ MAX_CANDIDATES = 25
 _CANDIDATE_SQL = """
 SELECT c.id FROM annotation_comparison c
 WHERE c.project_id = %(project)s AND c.status = 'open' AND c.is_gold = %(gold)s
-  AND NOT (c.id = ANY(%(excluded)s))
+  AND NOT (c.id = ANY(%(excluded)s::bigint[]))
   AND NOT EXISTS (
       SELECT 1 FROM annotation_assignment a
       WHERE a.comparison_id = c.id AND a.annotator_id = %(user)s AND a.state IN ('submitted', 'skipped'))
@@ -76,12 +76,24 @@ def _live_lease(*, user_id: int, project_id: int, now: datetime) -> Lease | None
     return Lease(*row) if row else None
 
 
+def _fetchone(sql: str, params: dict[str, object]) -> tuple | None:
+    """Run a hot-path statement as a server-side prepared statement on Django's connection (same
+    transaction): Django binds parameters client-side, which makes Postgres plan these joins on every call."""
+    connection.ensure_connection()
+    return connection.connection.execute(sql, params, prepare=True).fetchone()
+
+
 def comparison_has_room(*, comparison_id: int, user_id: int, now: datetime) -> bool:
     """Whether user may still add an annotation to the comparison. Call with the comparison row locked."""
-    with connection.cursor() as cursor:
-        cursor.execute(_HAS_ROOM_SQL, {"comparison": comparison_id, "user": user_id, "now": now})
-        row = cursor.fetchone()
+    row = _fetchone(_HAS_ROOM_SQL, {"comparison": comparison_id, "user": user_id, "now": now})
     return bool(row and row[0])
+
+
+def _relax_durability() -> None:
+    """A lease is cheap to lose (a crash just hands the task out again), so a transaction that only leases
+    does not wait for the WAL flush. Annotations never take this path: their commits stay synchronous."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
 def _take(*, project: Project, user_id: int, gold: bool, now: datetime) -> Lease | None:
@@ -122,7 +134,10 @@ def task_lease_next(*, project: Project, user: AbstractBaseUser) -> Lease | None
     """The user's live lease in the project if any, else a newly leased comparison, else None.
     Runs inside the caller's transaction when there is one (submit-and-next shares one commit)."""
     now = timezone.now()
+    lease_only = not connection.in_atomic_block
     with transaction.atomic(savepoint=False):
+        if lease_only:
+            _relax_durability()
         current = _live_lease(user_id=user.pk, project_id=project.pk, now=now)
         if current is not None:
             return current
@@ -149,6 +164,7 @@ def _lock_assignment(*, comparison_id: int, user: AbstractBaseUser) -> Assignmen
 @transaction.atomic
 def task_heartbeat(*, comparison_id: int, user: AbstractBaseUser) -> Lease:
     """Extend the user's lease. An expired lease is renewed only while the task still has room."""
+    _relax_durability()
     now = timezone.now()
     Comparison.objects.select_for_update().filter(pk=comparison_id).values_list("id").first()
     assignment = _lock_assignment(comparison_id=comparison_id, user=user)
