@@ -223,6 +223,9 @@ class ComparisonItem(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return f"comparison {self.comparison_id} #{self.position}: response {self.response_id}"
+
 
 class AssignmentState(models.TextChoices):
     LEASED = "leased", "leased"
@@ -310,7 +313,9 @@ class Annotation(models.Model):
         ]
         indexes = [
             models.Index(fields=["project", "created_at"]),
-            models.Index(fields=["annotator", "project"], name="annotation_by_user", condition=Q(is_live=True)),
+            models.Index(
+                fields=["annotator", "project"], name="annotation_by_user", condition=Q(is_live=True)
+            ),
         ]
 
     def __str__(self) -> str:

@@ -232,8 +232,8 @@ def duplicates(project) -> tuple[int, int]:  # type: ignore[no-untyped-def]
 
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT count(*) FROM (SELECT comparison_id FROM annotation_annotation WHERE project_id = %s AND is_live "
-            "GROUP BY comparison_id HAVING count(*) > 1) x",
+            "SELECT count(*) FROM (SELECT comparison_id FROM annotation_annotation "
+            "WHERE project_id = %s AND is_live GROUP BY comparison_id HAVING count(*) > 1) x",
             [project.pk],
         )
         over = cursor.fetchone()[0]

@@ -225,10 +225,8 @@ def parse_prompts_jsonl(
         )
         if row is not None:
             if row.external_id in first_line_of_id:
-                line_errors.add(
-                    "id",
-                    f"duplicate id {row.external_id!r} (first seen on line {first_line_of_id[row.external_id]})",
-                )
+                first = first_line_of_id[row.external_id]
+                line_errors.add("id", f"duplicate id {row.external_id!r} (first seen on line {first})")
             else:
                 first_line_of_id[row.external_id] = number
                 rows.append(row)

@@ -117,7 +117,7 @@ def test_idempotent_submission_and_correction(project, annotator):
         comparison_id=lease.comparison_id,
         user=annotator,
         client_token="t2",
-        ranking=[list(sum(pairwise_ranking(lease.comparison_id), []))],
+        ranking=[[rid for group in pairwise_ranking(lease.comparison_id) for rid in group]],
     )
     assert correction.created
     comparison = Comparison.objects.get(pk=lease.comparison_id)

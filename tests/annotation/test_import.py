@@ -97,7 +97,8 @@ def test_more_responses_than_needed_cover_every_response(project):
             "unknown role",
         ),
         (
-            b'{"id": "x", "messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}',
+            b'{"id": "x", "messages": [{"role": "user", "content": "q"}, '
+            b'{"role": "assistant", "content": "a"}]}',
             "messages",
             "end with a user turn",
         ),
