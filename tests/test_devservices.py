@@ -2,8 +2,11 @@
 
 import os
 import shlex
+import shutil
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import dj_database_url
@@ -37,10 +40,19 @@ def parse_exports(stdout: str) -> dict[str, str]:
     return exports
 
 
+@pytest.fixture
+def var_dir() -> Iterator[Path]:
+    # Not tmp_path: another pytest session on the machine may prune old pytest-of-<user> folders, and
+    # Postgres dies when its data folder goes away under it. A short path also keeps the socket path short.
+    folder = Path(tempfile.mkdtemp(prefix="prefer-devservices-"))
+    yield folder / "var"
+    devservices("stop", folder / "var", check=False)  # no-op when the test stopped them itself
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(300)
-def test_embedded_services_answer_outlive_the_command_and_are_reused(tmp_path: Path) -> None:
-    var_dir = tmp_path / "var"
+def test_embedded_services_answer_outlive_the_command_and_are_reused(var_dir: Path) -> None:
     try:
         first = parse_exports(devservices("env", var_dir).stdout)
         assert set(first) == {"DATABASE_URL", "REDIS_URL"}
