@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import tempfile
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -144,7 +145,13 @@ def train_dpo(
     else:
         ref_model = copy.deepcopy(model).requires_grad_(False).eval()
 
-    with atomic_directory(output_dir) as tmp, tempfile.TemporaryDirectory(prefix="dpo-trainer-") as scratch:
+    with (
+        atomic_directory(output_dir) as tmp,
+        tempfile.TemporaryDirectory(prefix="dpo-trainer-") as scratch,
+        warnings.catch_warnings(),
+    ):
+        # transformers renamed `gradient_checkpointing`; TRL still sets it. Not actionable here.
+        warnings.filterwarnings("ignore", message=".*gradient_checkpointing.*", category=FutureWarning)
         log = MetricsLog(tmp, progress)
         hooks = _Hooks(log, config.steps, should_stop)
         try:

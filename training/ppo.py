@@ -124,6 +124,7 @@ def build_critic(
         critic = ValueModel(backbone, head)
         source = "policy"
     critic.to(next(policy.parameters()).device)
+    critic.requires_grad_(True)  # the reward model was frozen before its copy was taken
     if config.lora:
         from peft import LoraConfig, get_peft_model
 

@@ -14,7 +14,7 @@ def test_config_round_trips_through_json(cls):
 
 @pytest.mark.parametrize("cls", [GenerationConfig, RewardConfig, PPOConfig, DPOConfig])
 def test_unknown_keys_are_rejected_by_name(cls):
-    with pytest.raises(ConfigError, match="unknown key.*bogus_field"):
+    with pytest.raises(ConfigError, match=r"unknown key.*bogus_field"):
         cls.from_dict({"bogus_field": 1})
 
 

@@ -45,7 +45,7 @@ def test_tiny_tokenizer_round_trips_any_text_and_renders_chat():
 def test_unknown_references_fail_clearly(models_dir, tmp_path):
     with pytest.raises(ValueError, match="unknown model reference"):
         resolve_model_ref("./no/such/dir", models_dir)
-    with pytest.raises(ValueError, match="config.json"):
+    with pytest.raises(ValueError, match=r"config\.json"):
         resolve_model_ref(str(tmp_path), models_dir)
     assert resolve_model_ref("someorg/some-model", models_dir) == "someorg/some-model"
 

@@ -1,0 +1,57 @@
+import pytest
+
+from training.checkpoints import is_complete
+from training.config import DPOConfig
+from training.dpo import preference_log_ratio, train_dpo
+from training.metrics import TrainingCancelled
+
+ROWS = [
+    {
+        "prompt": [{"role": "user", "content": f"question {i}"}],
+        "chosen": [{"role": "assistant", "content": "yes, gladly"}],
+        "rejected": [{"role": "assistant", "content": "no way"}],
+        "margin": 1.0,
+    }
+    for i in range(16)
+]
+
+
+def test_dpo_raises_the_chosen_over_rejected_log_ratio(models_dir, tmp_path):
+    before = preference_log_ratio("tiny-causal-lm", ROWS, models_dir=models_dir)
+    progress = []
+    metrics = train_dpo(
+        DPOConfig(steps=10, batch_size=4, learning_rate=1e-3),
+        "tiny-causal-lm",
+        ROWS,
+        tmp_path / "dpo",
+        models_dir=models_dir,
+        progress=lambda f, m: progress.append(f),
+    )
+    after = preference_log_ratio(tmp_path / "dpo", ROWS, models_dir=models_dir)
+    assert after > before + 1.0, (before, after)
+    assert metrics["steps"] == 10 and metrics["reward_margin_final"] > 0
+    assert progress[-1] == pytest.approx(1.0)
+    assert is_complete(tmp_path / "dpo")
+
+
+def test_dpo_with_lora_merges_and_can_be_cancelled(models_dir, tmp_path):
+    metrics = train_dpo(
+        DPOConfig(steps=2, batch_size=2, lora=True, lora_r=4, learning_rate=1e-3),
+        "tiny-causal-lm",
+        ROWS,
+        tmp_path / "lora",
+        models_dir=models_dir,
+    )
+    assert metrics["steps"] == 2
+    assert not (tmp_path / "lora" / "adapter_config.json").exists()
+    assert (tmp_path / "lora" / "model.safetensors").exists()
+    with pytest.raises(TrainingCancelled):
+        train_dpo(
+            DPOConfig(steps=5, batch_size=2),
+            "tiny-causal-lm",
+            ROWS,
+            tmp_path / "cancelled",
+            models_dir=models_dir,
+            should_stop=lambda: True,
+        )
+    assert not (tmp_path / "cancelled").exists()

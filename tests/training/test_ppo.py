@@ -1,0 +1,107 @@
+import pytest
+
+from training.checkpoints import is_complete, read_manifest
+from training.config import GenerationConfig, PPOConfig
+from training.generation import generate
+from training.metrics import TrainingCancelled
+from training.ppo import train_ppo
+
+VOWELS = set("aeiou")
+PROMPTS = [
+    [{"role": "user", "content": f"say {word}"}] for word in ("hi", "yo", "ok", "go", "up", "no", "so", "be")
+]
+
+
+def vowel_reward(prompts, texts):
+    """A hand-written reward: the number of vowels in the response (5 of 260 tokens)."""
+    assert len(prompts) == len(texts)
+    return [sum(ch in VOWELS for ch in text) / 4.0 for text in texts]
+
+
+def test_ppo_raises_the_reward_with_bounded_kl(models_dir, tmp_path):
+    config = PPOConfig(
+        steps=30,
+        prompts_per_step=16,
+        max_new_tokens=16,
+        learning_rate=3e-3,
+        critic_learning_rate=3e-3,
+        mini_batch_size=8,
+        ppo_epochs=2,
+        kl_coef=0.1,
+        missing_eos_penalty=0.0,
+        critic_warmup_steps=1,
+    )
+    rows = []
+    metrics = train_ppo(
+        config,
+        "tiny-causal-lm",
+        vowel_reward,
+        PROMPTS,
+        tmp_path / "policy",
+        models_dir=models_dir,
+        progress=lambda f, m: rows.append(m),
+    )
+    assert metrics["steps"] == 30 and len(rows) == 30
+    assert metrics["reward_mean_final"] > metrics["reward_mean_initial"] + 0.5, metrics
+    # KL to the reference stays bounded: < 2 nats per token (a uniform tiny policy has entropy 5.6).
+    assert 0 < metrics["kl_ref_final"] < 2.0 * config.max_new_tokens
+    assert rows[0]["kl_ref"] == pytest.approx(0.0, abs=1e-4)  # policy == reference before any update
+    assert rows[0]["actor_frozen"] is True and "policy_loss" not in rows[0]  # critic warm-up
+    assert rows[1]["actor_frozen"] is False and 0 <= rows[1]["clipfrac"] <= 1
+    for key in ("reward_normalized", "approx_kl", "value_loss", "vf_clipfrac", "entropy", "response_length"):
+        assert key in rows[-1]
+    assert metrics["critic_init"] == "policy"
+    assert is_complete(tmp_path / "policy") and read_manifest(tmp_path / "policy")["kind"] == "policy"
+    # The saved policy is a model reference that generates text with more vowels than the start.
+    config_g = GenerationConfig(per_prompt=4, max_new_tokens=16, temperature=1.0, top_p=1.0, seed=3)
+    new = generate(tmp_path / "policy", PROMPTS, config_g, models_dir=models_dir)
+    old = generate("tiny-causal-lm", PROMPTS, config_g, models_dir=models_dir)
+    texts = lambda results: [r.text for rs in results for r in rs]  # noqa: E731
+    assert sum(vowel_reward(PROMPTS * 4, texts(new))) > sum(vowel_reward(PROMPTS * 4, texts(old)))
+
+
+def test_ppo_with_lora_reward_model_critic_and_ptx(models_dir, tmp_path):
+    config = PPOConfig(
+        steps=3,
+        prompts_per_step=4,
+        max_new_tokens=8,
+        mini_batch_size=2,
+        lora=True,
+        lora_r=4,
+        learning_rate=1e-3,
+        critic_warmup_steps=1,
+        ptx_coef=0.1,
+    )
+    demos = [[*p, {"role": "assistant", "content": "aeiou"}] for p in PROMPTS]
+    metrics = train_ppo(
+        config,
+        "tiny-causal-lm",
+        "tiny-reward-model",
+        PROMPTS,
+        tmp_path / "policy",
+        models_dir=models_dir,
+        ptx_conversations=demos,
+    )
+    assert metrics["critic_init"] == "reward"  # same tokenizer, per-token score head
+    lines = (tmp_path / "policy" / "metrics.jsonl").read_text().splitlines()
+    assert len(lines) == 3 and '"ptx_loss"' in lines[-1]
+    # LoRA was merged: the output is a plain model directory without adapter files.
+    assert not (tmp_path / "policy" / "adapter_config.json").exists()
+    assert generate(tmp_path / "policy", PROMPTS[:1], GenerationConfig.smoke(), models_dir=models_dir)[0]
+
+
+def test_ppo_cancellation_stops_cleanly(models_dir, tmp_path):
+    seen = []
+    with pytest.raises(TrainingCancelled):
+        train_ppo(
+            PPOConfig(steps=50, prompts_per_step=2, max_new_tokens=4, mini_batch_size=2),
+            "tiny-causal-lm",
+            vowel_reward,
+            PROMPTS,
+            tmp_path / "policy",
+            models_dir=models_dir,
+            progress=lambda f, m: seen.append(f),
+            should_stop=lambda: len(seen) >= 2,
+        )
+    assert len(seen) == 2
+    assert list(tmp_path.iterdir()) == []  # no output, no temporary left behind
