@@ -76,7 +76,7 @@ test: install chromium services messages
 
 demo: install services messages
 	@mkdir -p "$$PREFER_DATA_DIR"
-	set -a; . $(SERVICES_ENV); set +a; \
+	@set -a; . $(SERVICES_ENV); set +a; \
 	$(PY) manage.py migrate --noinput; \
 	$(PY) manage.py collectstatic --noinput -v 0; \
 	$(PY) manage.py seed_demo; \
