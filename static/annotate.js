@@ -312,6 +312,7 @@
     ui.workspace.hidden = name !== "task";
     ui.bar.hidden = name !== "task";
     ui.btnSkip.disabled = name !== "task";
+    ui.lease.hidden = name !== "task";
     if (name !== "task") {
       ui.leaseTime.textContent = "--:--";
       ui.lease.dataset.level = "ok";
@@ -613,7 +614,8 @@
     const parts = [];
     const ranked = ids.filter((id) => answer.ranks[id]);
     if (!ranked.length) {
-      parts.push(el("span", "pending", t("rank.summary.empty", { n: ids.length })));
+      const touch = window.matchMedia("(pointer: coarse)").matches;
+      parts.push(el("span", "pending", t(touch ? "rank.summary.touch" : "rank.summary.empty", { n: ids.length })));
     } else {
       const levels = groups
         ? groups
@@ -995,11 +997,11 @@
         return;
       case "j":
         event.preventDefault();
-        moveCursor(cursorShown ? cursor + 1 : cursor);
+        moveCursor(cursor + 1);
         return;
       case "k":
         event.preventDefault();
-        moveCursor(cursorShown ? cursor - 1 : cursor);
+        moveCursor(cursor - 1);
         return;
       case "r":
         event.preventDefault();

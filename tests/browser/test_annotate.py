@@ -105,14 +105,17 @@ def test_hostile_model_output_renders_inert(page, live_server):
 
     assert dialogs == []
     # The payloads are shown as text, not executed.
-    assert "<script>alert(1)</script>" in page.locator("#response-0 .response-body").inner_text()
+    hostile = page.locator(".response", has_text="raw link").locator(".response-body")
+    assert "<script>alert(1)</script>" in hostile.inner_text()
+    assert "<img src=x onerror=alert(2)>" in hostile.inner_text()
     found = page.evaluate(
         """() => {
             const scope = [...document.querySelectorAll('#workspace, #guidelines-dialog')];
             const all = scope.flatMap(node => [node, ...node.querySelectorAll('*')]);
             return {
                 scripts: scope.reduce((n, node) => n + node.querySelectorAll('script').length, 0),
-                images: scope.reduce((n, node) => n + node.querySelectorAll('img, svg, iframe, object').length, 0),
+                images: scope.reduce(
+                    (n, node) => n + node.querySelectorAll('img, svg, iframe, object').length, 0),
                 handlers: all.filter(e => [...e.attributes].some(a => a.name.toLowerCase().startsWith('on')))
                     .map(e => e.outerHTML),
                 badLinks: all.filter(e => e.hasAttribute('href')
@@ -126,7 +129,7 @@ def test_hostile_model_output_renders_inert(page, live_server):
     assert found["images"] == 0
     assert found["handlers"] == []
     assert found["badLinks"] == []
-    assert page.locator("#response-0 .response-body pre code").count() == 1
+    assert hostile.locator("pre code").count() == 1
     assert dialogs == []
 
 
@@ -241,6 +244,7 @@ def test_lost_task_is_explained_and_the_next_one_loads(page, live_server):
     page.keyboard.press("1")
     page.keyboard.press("Enter")
     wait_for_task(page, other_than=task)
-    assert "someone else" in page.locator("#status").inner_text() or "completed by others" in page.locator(
-        "#status"
-    ).inner_text()
+    assert (
+        "someone else" in page.locator("#status").inner_text()
+        or "completed by others" in page.locator("#status").inner_text()
+    )

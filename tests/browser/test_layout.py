@@ -4,7 +4,7 @@ long code scrolls inside its block. Set PREFER_SHOTS=/some/dir to keep screensho
 import pytest
 
 from annotation.models import Prompt, Role
-from tests.browser.conftest import DESKTOP, PHONE, login, open_annotate, shot
+from tests.browser.conftest import DESKTOP, PHONE, login, open_annotate, shot, wait_for_task
 from tests.factories import ProjectFactory, make_comparisons, member
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -46,7 +46,9 @@ CONVERSATION = [
     {"role": "assistant", "content": "Could you share the code and an example input?"},
     {
         "role": "user",
-        "content": "```python\ndef moving_average(v, w):\n    return [sum(v[i:i+w])/w for i in range(len(v))]\n```",
+        "content": (
+            "```python\ndef moving_average(v, w):\n    return [sum(v[i:i+w])/w for i in range(len(v))]\n```"
+        ),
     },
 ]
 
@@ -56,9 +58,13 @@ def _project_with_rich_task(responses_per_task: int = 2):
         name="Code assistant preferences",
         responses_per_task=responses_per_task,
         rating_axes=["helpfulness", "harmlessness", "honesty"],
-        guidelines="# How to judge\n\n1. **Correctness** first.\n2. Then clarity.\n\n```\nprefer shorter when equal\n```",
+        guidelines=(
+            "# How to judge\n\n1. **Correctness** first.\n2. Then clarity.\n\n"
+            "```\nprefer shorter when equal\n```"
+        ),
     )
-    texts = [RESPONSE_A, RESPONSE_B, "Short answer: use a deque.", "I cannot help with that."][:responses_per_task]
+    texts = [RESPONSE_A, RESPONSE_B, "Short answer: use a deque.", "I cannot help with that."]
+    texts = texts[:responses_per_task]
     comparisons = make_comparisons(project, 2, texts=texts)
     Prompt.objects.filter(pk=comparisons[0].prompt_id).update(messages=CONVERSATION)
     return project
@@ -135,7 +141,7 @@ def test_ranking_layout_and_empty_state(new_page, live_server):
     member(project, Role.ANNOTATOR, username="lister")
     page = new_page(DESKTOP)
     login(page, live_server.url, "lister")
-    open_annotate(page, live_server.url, project.slug)
+    first = open_annotate(page, live_server.url, project.slug)
     for key in ["1", "3", "2"]:
         page.keyboard.press(key)
     shot(page, "annotate-ranking-rich-1280")
@@ -149,12 +155,11 @@ def test_ranking_layout_and_empty_state(new_page, live_server):
 
     page.keyboard.press("3")
     page.keyboard.press("Enter")
-    page.wait_for_function("document.getElementById('annotator').dataset.taskId !== undefined")
-    for _ in range(2):
-        page.keyboard.press("s")
-        page.locator("#skip-dialog[open]").wait_for()
-        page.keyboard.type("unclear")
-        page.keyboard.press("Enter")
-        page.wait_for_function("['task', 'empty'].includes(document.getElementById('annotator').dataset.state)")
+    wait_for_task(page, other_than=first)
+    page.keyboard.press("s")  # the last one: skip it with a reason, by keyboard
+    page.locator("#skip-dialog[open]").wait_for()
+    page.keyboard.type("unclear")
+    page.keyboard.press("Enter")
     page.locator("#state-empty").wait_for()
+    assert page.locator("#empty-session").inner_text() == "You submitted 1 in this session."
     shot(page, "annotate-empty-1280")
