@@ -1,0 +1,120 @@
+"""The export formats of DESIGN section 7. Pure functions from a comparison (and its consensus) to rows:
+no database, so each format is testable on hand-made records and shared by the API, the CLI and snapshots.
+
+- `trl`: TRL's conversational preference format, one row per consensus pair:
+  {prompt: [messages], chosen: [assistant msg], rejected: [assistant msg], margin, comparison_id,
+   n_annotations, agreement}
+- `trl-standard`: the same with prompt/chosen/rejected as text. The prompt is the HH-style transcript
+  ("\\n\\nHuman: ...\\n\\nAssistant:") and a response is " " + its text, so prompt + chosen is exactly the
+  `hh-rlhf` chosen transcript.
+- `hh-rlhf`: {chosen, rejected} as full transcripts sharing the conversation as their prefix.
+- `raw`: one row per live annotation, with the comparison, prompt, responses and their sources, and the
+  annotator's pseudonym (never a user id or name).
+"""
+
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from annotation.selectors.consensus import ComparisonRecord, Consensus
+
+FORMATS = ("trl", "trl-standard", "hh-rlhf", "raw")
+PAIR_FORMATS = ("trl", "trl-standard", "hh-rlhf")
+TRANSCRIPT_ROLES = {"system": "System", "user": "Human", "assistant": "Assistant"}
+
+
+def transcript(messages: list[dict[str, str]]) -> str:
+    """A conversation as an HH-RLHF transcript ending with the assistant's turn to speak."""
+    turns = "".join(f"\n\n{TRANSCRIPT_ROLES[m['role']]}: {m['content']}" for m in messages)
+    return turns + "\n\nAssistant:"
+
+
+def trl_rows(
+    record: ComparisonRecord, consensus: Consensus, min_agreement: float | None = None
+) -> Iterator[dict]:
+    texts = {response.id: response.text for response in record.responses}
+    for pair in consensus.pairs:
+        if min_agreement is not None and pair.agreement < min_agreement:
+            continue
+        yield {
+            "prompt": record.messages,
+            "chosen": [{"role": "assistant", "content": texts[pair.chosen_id]}],
+            "rejected": [{"role": "assistant", "content": texts[pair.rejected_id]}],
+            "margin": pair.margin,
+            "comparison_id": record.id,
+            "n_annotations": consensus.n_annotations,
+            "agreement": pair.agreement,
+        }
+
+
+def trl_standard_rows(
+    record: ComparisonRecord, consensus: Consensus, min_agreement: float | None = None
+) -> Iterator[dict]:
+    prompt = transcript(record.messages)
+    texts = {response.id: response.text for response in record.responses}
+    for pair in consensus.pairs:
+        if min_agreement is not None and pair.agreement < min_agreement:
+            continue
+        yield {
+            "prompt": prompt,
+            "chosen": " " + texts[pair.chosen_id],
+            "rejected": " " + texts[pair.rejected_id],
+            "margin": pair.margin,
+            "comparison_id": record.id,
+            "n_annotations": consensus.n_annotations,
+            "agreement": pair.agreement,
+        }
+
+
+def hh_rlhf_rows(
+    record: ComparisonRecord, consensus: Consensus, min_agreement: float | None = None
+) -> Iterator[dict]:
+    for row in trl_standard_rows(record, consensus, min_agreement):
+        yield {"chosen": row["prompt"] + row["chosen"], "rejected": row["prompt"] + row["rejected"]}
+
+
+def raw_rows(record: ComparisonRecord, pseudonym: Callable[[int], str]) -> Iterator[dict]:
+    prompt = {"external_id": record.prompt_external_id, "split": record.split, "messages": record.messages}
+    responses = [{"id": r.id, "text": r.text, "source": r.source} for r in record.responses]
+    for annotation in record.annotations:
+        yield {
+            "annotation_id": annotation.id,
+            "comparison_id": record.id,
+            "is_gold": record.is_gold,
+            "prompt": prompt,
+            "responses": responses,
+            "ranking": annotation.ranking,
+            "strength": annotation.strength,
+            "all_bad": annotation.all_bad,
+            "ratings": annotation.ratings,
+            "rationale": annotation.rationale,
+            "time_spent_ms": annotation.time_spent_ms,
+            "annotator": pseudonym(annotation.annotator_id),
+            "created_at": annotation.created_at,
+            "comparison_created_at": record.created_at,
+        }
+
+
+def format_rows(
+    fmt: str,
+    record: ComparisonRecord,
+    consensus: Consensus | None,
+    *,
+    min_agreement: float | None = None,
+    pseudonym: Callable[[int], str] | None = None,
+) -> Iterator[dict]:
+    """The rows of one comparison in format `fmt` (one of FORMATS)."""
+    if fmt == "raw":
+        assert pseudonym is not None
+        return raw_rows(record, pseudonym)
+    assert consensus is not None
+    builder = {"trl": trl_rows, "trl-standard": trl_standard_rows, "hh-rlhf": hh_rlhf_rows}[fmt]
+    return builder(record, consensus, min_agreement)
+
+
+_encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def ndjson_line(row: dict[str, Any]) -> bytes:
+    """One row as a line of NDJSON: compact, UTF-8, key order as built (so equal data gives equal bytes)."""
+    return (_encoder.encode(row) + "\n").encode()

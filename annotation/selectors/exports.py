@@ -1,0 +1,74 @@
+"""Preference exports: consensus records in, rows of one format out, as a lazy stream whose memory does
+not grow with the project (the API streams it, the CLI writes it, snapshots freeze it)."""
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from annotation.formats.exports import FORMATS, format_rows, ndjson_line
+from annotation.models import Project
+from annotation.selectors.consensus import PreferenceFilters, comparison_records, consensus_of
+from annotation.selectors.pseudonyms import annotator_pseudonym
+from annotation.services.errors import ApplicationError
+
+NDJSON_CHUNK_BYTES = 256 * 1024
+
+
+class ExportStream:
+    """Rows of `fmt` for the project, iterated once. After iteration, `row_count` and
+    `max_annotation_id` (the newest annotation that went into them) describe what was produced."""
+
+    def __init__(self, *, project: Project, fmt: str, filters: PreferenceFilters) -> None:
+        self.project = project
+        self.fmt = fmt
+        self.filters = filters
+        self.row_count = 0
+        self.max_annotation_id = 0
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        full = self.fmt == "raw"
+        records = comparison_records(project=self.project, filters=self.filters, full=full)
+        for record in records:
+            consensus = None if full else consensus_of(record)
+            produced = 0
+            for row in format_rows(
+                self.fmt,
+                record,
+                consensus,
+                min_agreement=self.filters.min_agreement,
+                pseudonym=annotator_pseudonym,
+            ):
+                produced += 1
+                yield row
+            if produced:
+                self.row_count += produced
+                newest = max(annotation.id for annotation in record.annotations)
+                self.max_annotation_id = max(self.max_annotation_id, newest)
+
+    def ndjson(self, chunk_bytes: int = NDJSON_CHUNK_BYTES) -> Iterator[bytes]:
+        """The rows as NDJSON, in chunks of about chunk_bytes (few, large writes stream fastest)."""
+        buffer: list[bytes] = []
+        size = 0
+        for row in self:
+            line = ndjson_line(row)
+            buffer.append(line)
+            size += len(line)
+            if size >= chunk_bytes:
+                yield b"".join(buffer)
+                buffer, size = [], 0
+        if buffer:
+            yield b"".join(buffer)
+
+
+def preference_export(
+    *, project: Project, fmt: str, filters: Mapping[str, Any] | None = None
+) -> ExportStream:
+    """Validate the format and filters now (so bad input fails before any byte is sent) and return the
+    lazy stream of rows. Raises ApplicationError naming the bad field."""
+    if fmt not in FORMATS:
+        raise ApplicationError(f"must be one of {', '.join(FORMATS)}", field="format")
+    parsed = PreferenceFilters.from_dict(filters)
+    if fmt == "raw" and parsed.min_agreement is not None:
+        raise ApplicationError(
+            "applies to preference pairs; the raw format has one row per annotation", field="min_agreement"
+        )
+    return ExportStream(project=project, fmt=fmt, filters=parsed)

@@ -1,0 +1,32 @@
+"""Annotator pseudonyms for exports and stats: stable across exports, meaningless without the key.
+
+A keyed HMAC (not a plain hash) because user ids are small sequential integers: anyone could hash 1..10^6 and
+match. The key is settings.PREFER_PSEUDONYM_KEY, else one derived from SECRET_KEY (so rotating SECRET_KEY
+changes every pseudonym; set PREFER_PSEUDONYM_KEY where pseudonyms must outlive that)."""
+
+import hashlib
+import hmac
+from functools import lru_cache
+
+from django.conf import settings
+
+PSEUDONYM_PREFIX = "ann_"
+
+
+def _pseudonym_key() -> bytes:
+    configured = getattr(settings, "PREFER_PSEUDONYM_KEY", "")
+    if configured:
+        return configured.encode()
+    # Derived rather than SECRET_KEY itself, so that the key signing sessions never serves a second purpose.
+    return hmac.new(settings.SECRET_KEY.encode(), b"prefer.annotator-pseudonym.v1", hashlib.sha256).digest()
+
+
+@lru_cache(maxsize=65536)
+def _pseudonym(key: bytes, user_id: int) -> str:
+    digest = hmac.new(key, f"user:{user_id}".encode(), hashlib.sha256).hexdigest()
+    return PSEUDONYM_PREFIX + digest[:20]
+
+
+def annotator_pseudonym(user_id: int) -> str:
+    """The stable pseudonym of a user: `ann_` + 20 hex digits of HMAC-SHA256(key, "user:<id>")."""
+    return _pseudonym(_pseudonym_key(), int(user_id))
