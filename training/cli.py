@@ -185,7 +185,6 @@ def _should_stop() -> bool:
 
 def _run_generate(args: argparse.Namespace) -> dict[str, Any]:
     from training.checkpoints import data_hash
-    from training.generation import generate
     from training.rows import prompt_messages, read_jsonl, write_jsonl
 
     config = _config(
@@ -202,6 +201,9 @@ def _run_generate(args: argparse.Namespace) -> dict[str, Any]:
     )
     rows = read_jsonl(args.input)
     conversations = [prompt_messages(row) for row in rows]
+    _quiet_libraries()
+    from training.generation import generate
+
     started = time.monotonic()
     results = generate(
         args.model,
@@ -246,7 +248,6 @@ def _run_generate(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _run_reward(args: argparse.Namespace) -> dict[str, Any]:
-    from training.reward import train_reward_model
     from training.rows import read_jsonl
 
     config = _config(
@@ -263,10 +264,15 @@ def _run_reward(args: argparse.Namespace) -> dict[str, Any]:
             "seed": "seed",
         },
     )
+    train_rows = read_jsonl(args.train)
+    eval_rows = read_jsonl(args.eval) if args.eval else None
+    _quiet_libraries()
+    from training.reward import train_reward_model
+
     return train_reward_model(
         config,
-        read_jsonl(args.train),
-        read_jsonl(args.eval) if args.eval else None,
+        train_rows,
+        eval_rows,
         args.output,
         models_dir=args.models_dir,
         init=args.init,
@@ -276,7 +282,6 @@ def _run_reward(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _run_ppo(args: argparse.Namespace) -> dict[str, Any]:
-    from training.ppo import train_ppo
     from training.rows import prompt_messages, read_jsonl
 
     config = _config(
@@ -299,6 +304,9 @@ def _run_ppo(args: argparse.Namespace) -> dict[str, Any]:
         ptx = [row["messages"] for row in read_jsonl(args.ptx)]
         if config.ptx_coef == 0:
             config.ptx_coef = 0.1
+    _quiet_libraries()
+    from training.ppo import train_ppo
+
     return train_ppo(
         config,
         args.policy,
@@ -313,7 +321,6 @@ def _run_ppo(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _run_dpo(args: argparse.Namespace) -> dict[str, Any]:
-    from training.dpo import train_dpo
     from training.rows import read_jsonl
 
     config = _config(
@@ -328,10 +335,14 @@ def _run_dpo(args: argparse.Namespace) -> dict[str, Any]:
             "seed": "seed",
         },
     )
+    train_rows = read_jsonl(args.train)
+    _quiet_libraries()
+    from training.dpo import train_dpo
+
     return train_dpo(
         config,
         args.policy,
-        read_jsonl(args.train),
+        train_rows,
         args.output,
         models_dir=args.models_dir,
         progress=_progress(args.quiet, "dpo"),
@@ -365,7 +376,6 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
-    _quiet_libraries()
     from training.metrics import TrainingCancelled
     from training.rows import RowError
 
