@@ -39,6 +39,7 @@ class Project(models.Model):
     )
     auto_round_enabled = models.BooleanField(default=False)
     auto_round_min_new_preferences = models.PositiveIntegerField(default=200)
+    auto_round_config = models.JSONField(default=dict, blank=True, help_text="Config of scheduled rounds")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -413,7 +414,13 @@ class TrainingRound(models.Model):
     triggered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The worker currently executing the round (a random token) and its liveness: a redelivered task only
+    # takes over when the heartbeat has gone stale, so a round never trains twice at once.
+    runner = models.CharField(max_length=64, blank=True, default="")
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    annotations_up_to = models.BigIntegerField(
+        default=0, help_text="Highest annotation id that existed at launch (the schedule counts from here)"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -169,6 +169,14 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {"annotation.tasks.training_*": {"queue": "gpu"}}
+CELERY_BEAT_SCHEDULE = {
+    "rounds-schedule": {"task": "annotation.tasks.rounds_schedule", "schedule": 60.0},
+    "rounds-reap-stale": {"task": "annotation.tasks.rounds_reap_stale", "schedule": 60.0},
+    "leases-expire": {"task": "annotation.tasks.leases_expire", "schedule": 300.0},
+}
+# A round's worker refreshes its heartbeat this often; a round silent for 3x the stale time is failed.
+PREFER_ROUND_HEARTBEAT_SECONDS = float(os.environ.get("PREFER_ROUND_HEARTBEAT_SECONDS", "10"))
+PREFER_ROUND_STALE_SECONDS = float(os.environ.get("PREFER_ROUND_STALE_SECONDS", "120"))
 CELERY_TASK_TIME_LIMIT = int(os.environ.get("CELERY_TASK_TIME_LIMIT", str(6 * 3600)))
 CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 60
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"

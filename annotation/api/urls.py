@@ -1,6 +1,6 @@
 from django.urls import path
 
-from annotation.api import views
+from annotation.api import rounds, views
 
 urlpatterns = [
     path("auth/token/", views.TokenView.as_view(), name="api-token"),
@@ -12,4 +12,7 @@ urlpatterns = [
     path("tasks/<int:task_id>/annotations/", views.AnnotationCreateView.as_view(), name="api-annotations"),
     path("tasks/<int:task_id>/skip/", views.TaskSkipView.as_view(), name="api-skip"),
     path("tasks/<int:task_id>/heartbeat/", views.TaskHeartbeatView.as_view(), name="api-heartbeat"),
+    path("projects/<slug:slug>/rounds/", rounds.RoundListView.as_view(), name="api-rounds"),
+    path("rounds/<int:round_id>/", rounds.RoundDetailView.as_view(), name="api-round"),
+    path("rounds/<int:round_id>/cancel/", rounds.RoundCancelView.as_view(), name="api-round-cancel"),
 ]

@@ -1,0 +1,101 @@
+"""A training round's configuration: which models, what budgets, what a new policy must clear to be
+accepted. Validated at launch (so a typo is a 400, not a failed round an hour later) with the training
+library's own config classes, which import no torch."""
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from training.config import ConfigError, DPOConfig, GenerationConfig, PPOConfig, RewardConfig
+
+SMOKE: dict[str, Any] = {
+    "reward": {"preset": "smoke"},
+    "ppo": {"preset": "smoke"},
+    "dpo": {"preset": "smoke"},
+    "generation": {"preset": "smoke", "per_prompt": 1},
+    "prompts_per_round": 4,
+    "eval_prompts": 2,
+    "generate_prompts": 4,
+    "min_pairs": 2,
+}
+
+
+@dataclass
+class RoundConfig:
+    """Args:
+    reward: RewardConfig fields (model = the reward-model backbone: minilm-l6, or the policy's own).
+    ppo / dpo: PPOConfig / DPOConfig fields for the policy stage of that round kind.
+    generation: GenerationConfig fields for the generate stage and the win-rate check.
+    prompts_per_round: train prompts the PPO stage samples from.
+    eval_prompts: eval prompts for the acceptance checks (win rate, KL).
+    generate_prompts: fresh prompts that get new comparisons in the generate stage.
+    kl_budget: the largest KL(new || previous policy) per response, in nats, that is accepted.
+    min_win_rate: the reward-model-judged win rate against the previous policy a new policy must beat.
+    require_improvement: when False, a policy within the KL budget is accepted whatever its win rate
+        (for pipeline checks with untrained models; the win rate is still measured and recorded).
+    min_pairs: fewer preference pairs than this and the round fails at the snapshot stage.
+    eval_fraction: share of prompts held out (prompt-disjoint) when the eval split has no pairs.
+    """
+
+    reward: dict[str, Any] = field(default_factory=dict)
+    ppo: dict[str, Any] = field(default_factory=dict)
+    dpo: dict[str, Any] = field(default_factory=dict)
+    generation: dict[str, Any] = field(default_factory=dict)
+    prompts_per_round: int = 64
+    eval_prompts: int = 16
+    generate_prompts: int = 32
+    kl_budget: float = 8.0
+    min_win_rate: float = 0.5
+    require_improvement: bool = True
+    min_pairs: int = 8
+    eval_fraction: float = 0.2
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> "RoundConfig":
+        data = dict(data or {})
+        if data.pop("preset", None) == "smoke":
+            merged = {**SMOKE}
+            for key, value in data.items():
+                merged[key] = {**merged[key], **value} if isinstance(merged.get(key), dict) else value
+            data = merged
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise ConfigError(f"unknown key(s) {', '.join(unknown)}; valid keys: {', '.join(sorted(names))}")
+        config = cls(**data)
+        config.validate()
+        return config
+
+    def validate(self) -> None:
+        for name in ("prompts_per_round", "eval_prompts", "generate_prompts", "min_pairs"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(f"{name}: must be a positive integer, got {value!r}")
+        if not 0 < float(self.eval_fraction) < 1:
+            raise ConfigError(f"eval_fraction: must be between 0 and 1, got {self.eval_fraction!r}")
+        if not 0 <= float(self.min_win_rate) < 1:
+            raise ConfigError(f"min_win_rate: must be in [0, 1), got {self.min_win_rate!r}")
+        if not isinstance(self.require_improvement, bool):
+            raise ConfigError(f"require_improvement: must be true or false, got {self.require_improvement!r}")
+        if float(self.kl_budget) <= 0:
+            raise ConfigError(f"kl_budget: must be > 0, got {self.kl_budget!r}")
+        # Each section must parse with the library's own rules (unknown keys, types, ranges).
+        self.reward_config()
+        self.ppo_config()
+        self.dpo_config()
+        self.generation_config()
+
+    def reward_config(self) -> RewardConfig:
+        return RewardConfig.from_dict(self.reward)
+
+    def ppo_config(self) -> PPOConfig:
+        return PPOConfig.from_dict(self.ppo)
+
+    def dpo_config(self) -> DPOConfig:
+        return DPOConfig.from_dict(self.dpo)
+
+    def generation_config(self) -> GenerationConfig:
+        return GenerationConfig.from_dict(self.generation)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
