@@ -144,6 +144,7 @@ def test_ranking_layout_and_empty_state(new_page, live_server):
     first = open_annotate(page, live_server.url, project.slug)
     for key in ["1", "3", "2"]:
         page.keyboard.press(key)
+    page.wait_for_timeout(800)  # let the smooth scroll to the highlighted response settle
     shot(page, "annotate-ranking-rich-1280")
     assert _overflow(page) <= 0
 
@@ -163,3 +164,39 @@ def test_ranking_layout_and_empty_state(new_page, live_server):
     page.locator("#state-empty").wait_for()
     assert page.locator("#empty-session").inner_text() == "You submitted 1 in this session."
     shot(page, "annotate-empty-1280")
+
+
+def test_admin_finds_the_dashboard_and_annotators_do_not(new_page, live_server):
+    project = _project_with_rich_task()
+    member(project, Role.ADMIN, username="boss")
+    member(project, Role.ANNOTATOR, username="worker")
+
+    page = new_page(DESKTOP)
+    page.goto(f"{live_server.url}/login/")
+    shot(page, "login-1280")
+    login(page, live_server.url, "boss")
+    page.get_by_role("link", name="Dashboard").click()
+    page.wait_for_url(f"{live_server.url}/p/{project.slug}/")
+    assert page.locator("[data-stat='comparisons']").inner_text() == "2"
+    assert page.locator("[data-stat='open']").inner_text() == "2"
+    assert page.locator("[data-stat='members']").inner_text() == "2"
+    shot(page, "dashboard-1280")
+
+    other = new_page(DESKTOP)
+    login(other, live_server.url, "worker")
+    assert other.get_by_role("link", name="Annotate").count() == 1
+    assert other.get_by_role("link", name="Dashboard").count() == 0
+
+
+def test_dark_scheme_keeps_the_layout(new_page, live_server):
+    project = _project_with_rich_task()
+    member(project, Role.ANNOTATOR, username="night")
+    page = new_page(DESKTOP, color_scheme="dark")
+    login(page, live_server.url, "night")
+    open_annotate(page, live_server.url, project.slug)
+    page.keyboard.press("2")
+    page.keyboard.press("q")
+    background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert background != "rgb(244, 245, 247)"  # the dark palette is in use
+    assert _overflow(page) <= 0
+    shot(page, "annotate-dark-1280")
