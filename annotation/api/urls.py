@@ -1,6 +1,6 @@
 from django.urls import path
 
-from annotation.api import rounds, views
+from annotation.api import data_views, rounds, views
 
 urlpatterns = [
     path("auth/token/", views.TokenView.as_view(), name="api-token"),
@@ -15,4 +15,10 @@ urlpatterns = [
     path("projects/<slug:slug>/rounds/", rounds.RoundListView.as_view(), name="api-rounds"),
     path("rounds/<int:round_id>/", rounds.RoundDetailView.as_view(), name="api-round"),
     path("rounds/<int:round_id>/cancel/", rounds.RoundCancelView.as_view(), name="api-round-cancel"),
+]
+
+# Data out: exports and stats (annotation/api/data_views.py).
+urlpatterns += [
+    path("projects/<slug:slug>/export/", data_views.ProjectExportView.as_view(), name="api-export"),
+    path("projects/<slug:slug>/stats/", data_views.ProjectStatsView.as_view(), name="api-stats"),
 ]

@@ -118,3 +118,66 @@ _encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan
 def ndjson_line(row: dict[str, Any]) -> bytes:
     """One row as a line of NDJSON: compact, UTF-8, key order as built (so equal data gives equal bytes)."""
     return (_encoder.encode(row) + "\n").encode()
+
+
+PARQUET_BATCH_ROWS = 10_000
+
+
+def parquet_schema(fmt: str) -> Any:
+    """The Arrow schema of a format's rows. Raw `ratings` (keyed by response id, so no fixed shape) is stored
+    as a JSON string; timestamps stay ISO 8601 strings as in NDJSON."""
+    import pyarrow as pa
+
+    message = pa.list_(pa.struct([("role", pa.string()), ("content", pa.string())]))
+    pair = [
+        ("margin", pa.float64()),
+        ("comparison_id", pa.int64()),
+        ("n_annotations", pa.int64()),
+        ("agreement", pa.float64()),
+    ]
+    if fmt == "trl":
+        return pa.schema([("prompt", message), ("chosen", message), ("rejected", message), *pair])
+    if fmt == "trl-standard":
+        return pa.schema([("prompt", pa.string()), ("chosen", pa.string()), ("rejected", pa.string()), *pair])
+    if fmt == "hh-rlhf":
+        return pa.schema([("chosen", pa.string()), ("rejected", pa.string())])
+    prompt = pa.struct([("external_id", pa.string()), ("split", pa.string()), ("messages", message)])
+    response = pa.struct([("id", pa.int64()), ("text", pa.string()), ("source", pa.string())])
+    return pa.schema(
+        [
+            ("annotation_id", pa.int64()),
+            ("comparison_id", pa.int64()),
+            ("is_gold", pa.bool_()),
+            ("prompt", prompt),
+            ("responses", pa.list_(response)),
+            ("ranking", pa.list_(pa.list_(pa.int64()))),
+            ("strength", pa.string()),
+            ("all_bad", pa.bool_()),
+            ("ratings", pa.string()),
+            ("rationale", pa.string()),
+            ("time_spent_ms", pa.int64()),
+            ("annotator", pa.string()),
+            ("created_at", pa.string()),
+            ("comparison_created_at", pa.string()),
+        ]
+    )
+
+
+def parquet_batches(
+    fmt: str, rows: Iterator[dict], batch_rows: int = PARQUET_BATCH_ROWS, emit_empty: bool = False
+) -> Iterator[Any]:
+    """Rows as pyarrow Tables of at most batch_rows rows each, all with parquet_schema(fmt)."""
+    import pyarrow as pa
+
+    schema = parquet_schema(fmt)
+    batch: list[dict] = []
+    emitted = False
+    for row in rows:
+        if fmt == "raw":
+            row = {**row, "ratings": _encoder.encode(row["ratings"])}
+        batch.append(row)
+        if len(batch) >= batch_rows:
+            yield pa.Table.from_pylist(batch, schema=schema)
+            batch, emitted = [], True
+    if batch or (emit_empty and not emitted):
+        yield pa.Table.from_pylist(batch, schema=schema)

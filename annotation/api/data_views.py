@@ -1,0 +1,80 @@
+"""Data out (DESIGN section 7): the streamed preference export and the project stats. Thin doors."""
+
+from django.http import StreamingHttpResponse
+from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer, extend_schema
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from annotation.api import data_serializers as ds
+from annotation.api.serializers import ErrorSerializer
+from annotation.models import Role
+from annotation.selectors.access import project_for_user
+from annotation.selectors.exports import preference_export
+from annotation.selectors.stats import project_stats
+
+ERRORS = {
+    400: OpenApiResponse(ErrorSerializer, description="Invalid query; `field` names it"),
+    403: OpenApiResponse(ErrorSerializer, description="Your role does not allow this"),
+    404: OpenApiResponse(ErrorSerializer, description="No such project, or not visible to you"),
+}
+
+EXPORT_ROW = PolymorphicProxySerializer(
+    component_name="ExportRow",
+    serializers=[
+        ds.TrlRowSerializer,
+        ds.TrlStandardRowSerializer,
+        ds.HhRlhfRowSerializer,
+        ds.RawRowSerializer,
+    ],
+    resource_type_field_name=None,
+)
+
+
+class FormatIsAQueryParameter(DefaultContentNegotiation):
+    """`?format=` names the export format here, not a DRF renderer; errors are always JSON."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):  # type: ignore[no-untyped-def]
+        return renderers[0], renderers[0].media_type
+
+
+class ProjectExportView(APIView):
+    renderer_classes = [JSONRenderer]
+    content_negotiation_class = FormatIsAQueryParameter
+
+    @extend_schema(
+        parameters=[ds.ExportQuerySerializer],
+        responses={
+            (200, "application/x-ndjson"): OpenApiResponse(
+                EXPORT_ROW,
+                description="Newline-delimited JSON, streamed: one object per line, shaped by `format` "
+                "(trl, trl-standard, hh-rlhf: one line per consensus preference pair; raw: one line per live "
+                "annotation). The schema describes one line.",
+            ),
+            **ERRORS,
+        },
+        description="Stream the project's preference data. Project admins only.",
+    )
+    def get(self, request: Request, slug: str) -> StreamingHttpResponse:
+        project, _ = project_for_user(user=request.user, slug=slug, min_role=Role.ADMIN)
+        query = ds.ExportQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        filters = {key: value for key, value in query.validated_data.items() if key != "format"}
+        stream = preference_export(project=project, fmt=query.validated_data["format"], filters=filters)
+        response = StreamingHttpResponse(stream.ndjson(), content_type="application/x-ndjson")
+        response["Content-Disposition"] = f'attachment; filename="{project.slug}-{stream.fmt}.jsonl"'
+        response["X-Accel-Buffering"] = "no"  # let a reverse proxy pass lines on as they come
+        return response
+
+
+class ProjectStatsView(APIView):
+    @extend_schema(
+        responses={200: ds.StatsSerializer, **ERRORS},
+        description="Counts, throughput and agreement. Project admins and reviewers; annotators get 403. "
+        "Annotators appear only as pseudonyms.",
+    )
+    def get(self, request: Request, slug: str) -> Response:
+        project, _ = project_for_user(user=request.user, slug=slug, min_role=Role.REVIEWER)
+        return Response(ds.StatsSerializer(project_stats(project=project)).data)

@@ -1,0 +1,172 @@
+"""Project statistics for the dashboard and GET /stats/: counts, throughput, time per annotation and
+agreement (Krippendorff's alpha and each annotator's agreement with the consensus).
+
+Agreement is computed from the same consensus selector as the exports, over the comparisons with at least
+two live annotations: every unordered pair of responses of such a comparison is one unit whose values are
+the annotators' votes (first better / second better / tie; pairwise projects have one unit per comparison).
+"""
+
+import datetime as dt
+from collections import Counter, defaultdict
+from collections.abc import Hashable, Iterable, Sequence
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db.models import Aggregate, Count, FloatField, Max, Q
+from django.db.models.functions import TruncDay, TruncHour
+from django.utils import timezone
+
+from annotation.models import Annotation, Comparison, ComparisonStatus, Project
+from annotation.selectors.consensus import PreferenceFilters, project_consensus
+from annotation.selectors.pseudonyms import annotator_pseudonym
+
+HOURS = 48
+DAYS = 30
+
+
+class Median(Aggregate):
+    function = "percentile_cont"
+    template = "percentile_cont(0.5) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = FloatField()
+
+
+def krippendorff_alpha_nominal(units: Iterable[Sequence[Hashable]]) -> float | None:
+    """Krippendorff's alpha for nominal data. Each unit is the values its coders gave; units with fewer than
+    two values are not pairable and are ignored. None when there is no variation at all (alpha undefined).
+
+    alpha = 1 - (n - 1) * sum_{c != k} o_ck / sum_{c != k} n_c * n_k, with the coincidence matrix
+    o_ck = sum_u (number of c-k value pairs in u) / (m_u - 1) and n_c = sum_k o_ck, n = sum_c n_c."""
+    observed_disagreement = 0.0
+    totals: Counter[Hashable] = Counter()
+    for unit in units:
+        m = len(unit)
+        if m < 2:
+            continue
+        counts = Counter(unit)
+        for value, count in counts.items():
+            totals[value] += count
+            # ordered pairs (value, other) within the unit, each weighted 1 / (m - 1)
+            observed_disagreement += count * (m - count) / (m - 1)
+    n = sum(totals.values())
+    expected = n * n - sum(count * count for count in totals.values())
+    if n < 2 or expected == 0:
+        return None
+    return 1 - (n - 1) * observed_disagreement / expected
+
+
+def _buckets(counts: dict[dt.datetime, int], last: dt.datetime, step: dt.timedelta, size: int) -> list[dict]:
+    return [
+        {"start": start, "count": counts.get(start, 0)}
+        for start in (last - step * (size - 1 - index) for index in range(size))
+    ]
+
+
+def _throughput(project: Project, now: dt.datetime) -> dict[str, list[dict]]:
+    # Every submission counts (corrections too): this measures work done, not distinct judgements.
+    this_hour = now.replace(minute=0, second=0, microsecond=0)
+    today = this_hour.replace(hour=0)
+    hours = (
+        Annotation.objects.filter(project=project, created_at__gte=this_hour - dt.timedelta(hours=HOURS - 1))
+        .annotate(bucket=TruncHour("created_at", tzinfo=dt.UTC))
+        .values_list("bucket")
+        .annotate(n=Count("id"))
+    )
+    days = (
+        Annotation.objects.filter(project=project, created_at__gte=today - dt.timedelta(days=DAYS - 1))
+        .annotate(bucket=TruncDay("created_at", tzinfo=dt.UTC))
+        .values_list("bucket")
+        .annotate(n=Count("id"))
+    )
+    return {
+        "per_hour": _buckets(dict(hours), this_hour, dt.timedelta(hours=1), HOURS),
+        "per_day": _buckets(dict(days), today, dt.timedelta(days=1), DAYS),
+    }
+
+
+def _agreement(project: Project) -> tuple[dict[str, Any], dict[int, tuple[int, int]]]:
+    units: list[list[str]] = []
+    agreed: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    comparisons = 0
+    matching_votes = 0
+    total_votes = 0
+    for _, consensus in project_consensus(project=project, filters=PreferenceFilters(min_annotations=2)):
+        comparisons += 1
+        for pair in consensus.pair_votes:
+            if len(pair.votes) < 2:
+                continue
+            units.append([vote for _, vote in pair.votes])
+            if pair.outcome is None:
+                continue  # no consensus to agree with
+            for annotator_id, vote in pair.votes:
+                agreed[annotator_id][0] += vote == pair.outcome
+                agreed[annotator_id][1] += 1
+                matching_votes += vote == pair.outcome
+                total_votes += 1
+    alpha = krippendorff_alpha_nominal(units)
+    summary = {
+        "krippendorff_alpha": None if alpha is None else round(alpha, 4),
+        "comparisons": comparisons,
+        "units": len(units),
+        "consensus_agreement": round(matching_votes / total_votes, 4) if total_votes else None,
+    }
+    return summary, {uid: (pair[0], pair[1]) for uid, pair in agreed.items()}
+
+
+def project_stats(
+    *, project: Project, now: dt.datetime | None = None, include_usernames: bool = False
+) -> dict[str, Any]:
+    """Everything the stats endpoint and the dashboard partial show. Annotators appear as pseudonyms;
+    `include_usernames` adds `username` beside them (for the admin-only dashboard page, not the API)."""
+    now = now or timezone.now()
+    comparisons = Comparison.objects.filter(project=project).aggregate(
+        total=Count("id"),
+        open=Count("id", filter=Q(status=ComparisonStatus.OPEN)),
+        complete=Count("id", filter=Q(status=ComparisonStatus.COMPLETE)),
+        gold=Count("id", filter=Q(is_gold=True)),
+    )
+    annotations = Annotation.objects.filter(project=project).aggregate(
+        live=Count("id", filter=Q(is_live=True)),
+        superseded=Count("id", filter=Q(is_live=False)),
+        median_time_ms=Median("time_spent_ms", filter=Q(is_live=True)),
+    )
+    median_time_ms = annotations.pop("median_time_ms")
+    per_annotator = list(
+        Annotation.objects.filter(project=project, is_live=True)
+        .values("annotator_id")
+        .annotate(n=Count("id"), median_time_ms=Median("time_spent_ms"), last=Max("created_at"))
+        .order_by("-n", "annotator_id")
+    )
+    agreement, by_annotator = _agreement(project)
+    usernames = (
+        dict(
+            get_user_model()
+            .objects.filter(pk__in=[row["annotator_id"] for row in per_annotator])
+            .values_list("pk", "username")
+        )
+        if include_usernames
+        else {}
+    )
+    annotators = []
+    for row in per_annotator:
+        agree, votes = by_annotator.get(row["annotator_id"], (0, 0))
+        entry = {
+            "annotator": annotator_pseudonym(row["annotator_id"]),
+            "annotations": row["n"],
+            "median_time_ms": row["median_time_ms"],
+            "last_annotation_at": row["last"],
+            "agreement": round(agree / votes, 4) if votes else None,
+            "agreement_votes": votes,
+        }
+        if include_usernames:
+            entry["username"] = usernames.get(row["annotator_id"], "")
+        annotators.append(entry)
+    annotations["annotators"] = len(annotators)
+    return {
+        "generated_at": now,
+        "comparisons": comparisons,
+        "annotations": annotations,
+        "median_time_ms": median_time_ms,
+        "throughput": _throughput(project, now),
+        "agreement": agreement,
+        "annotators": annotators,
+    }
