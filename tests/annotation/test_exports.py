@@ -4,7 +4,6 @@ rows one per live annotation, filters, roles, pseudonyms."""
 import hashlib
 import io
 import json
-import os
 import re
 
 import pytest
@@ -152,9 +151,12 @@ def test_trl_standard_and_hh_rlhf_are_transcripts_sharing_the_conversation(label
     assert standard[0]["prompt"] == conversation and standard[0]["chosen"] == " " + t0[1]
     assert hh[0] == {"chosen": f"{conversation} {t0[1]}", "rejected": f"{conversation} {t0[0]}"}
     for row in hh:
-        prefix = os.path.commonprefix([row["chosen"], row["rejected"]])
-        assert prefix.endswith("\n\nAssistant: ") or prefix.endswith("\n\nAssistant:")
-        assert prefix.startswith("\n\n") and row["chosen"] != row["rejected"]
+        shared = next(
+            (i for i, (a, b) in enumerate(zip(row["chosen"], row["rejected"], strict=False)) if a != b),
+            None,
+        )
+        assert shared is not None and row["chosen"][:shared].endswith("\n\nAssistant: ")
+        assert row["chosen"][:shared].count("\n\nHuman: ") >= 1
     assert [row["prompt"] + row["chosen"] for row in standard] == [row["chosen"] for row in hh]
 
 

@@ -15,9 +15,9 @@ from annotation.services.errors import ApplicationError
 
 class Command(BaseCommand):
     help = (
-        "Export a project's preference data as NDJSON (default), Parquet or a Hugging Face datasets directory. "
-        "Formats: trl, trl-standard, hh-rlhf (one row per consensus pair), raw (one row per live annotation). "
-        "Rows stream from the database, so memory does not grow with the project."
+        "Export a project's preference data as NDJSON (default), Parquet or a Hugging Face datasets "
+        "directory. Formats: trl, trl-standard, hh-rlhf (one row per consensus pair), raw (one row per live "
+        "annotation). Rows stream from the database, so memory does not grow with the project."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
