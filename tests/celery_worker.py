@@ -63,7 +63,9 @@ class Worker:
 
 
 @contextmanager
-def celery_worker(data_dir: Path, *, concurrency: int = 1, extra_env: dict[str, str] | None = None) -> Iterator[Worker]:
+def celery_worker(
+    data_dir: Path, *, concurrency: int = 1, extra_env: dict[str, str] | None = None
+) -> Iterator[Worker]:
     use_test_broker()
     log = data_dir / "worker.log"
     env = {

@@ -20,7 +20,9 @@ ERRORS = {
 
 
 class RoundSerializer(serializers.ModelSerializer):
-    reward_model_version = serializers.IntegerField(source="reward_model.version", allow_null=True, default=None)
+    reward_model_version = serializers.IntegerField(
+        source="reward_model.version", allow_null=True, default=None
+    )
     policy_version = serializers.IntegerField(source="policy.version", allow_null=True, default=None)
     snapshot_sha256 = serializers.CharField(source="snapshot.sha256", allow_null=True, default=None)
 
@@ -48,7 +50,9 @@ class RoundListView(APIView):
     @extend_schema(responses={200: RoundSerializer(many=True), **ERRORS})
     def get(self, request: Request, slug: str) -> Response:
         project, _ = project_for_user(user=request.user, slug=slug, min_role=Role.ADMIN)
-        rounds = project.rounds.select_related("reward_model", "policy", "snapshot").order_by("-created_at")[:100]
+        rounds = project.rounds.select_related("reward_model", "policy", "snapshot").order_by("-created_at")[
+            :100
+        ]
         return Response(RoundSerializer(rounds, many=True).data)
 
     @extend_schema(
@@ -70,7 +74,9 @@ class RoundListView(APIView):
             trigger="api",
             user=request.user,
         )
-        return Response({"id": training_round.pk, "status": training_round.status}, status=status.HTTP_202_ACCEPTED)
+        return Response(
+            {"id": training_round.pk, "status": training_round.status}, status=status.HTTP_202_ACCEPTED
+        )
 
 
 class RoundDetailView(APIView):

@@ -22,7 +22,12 @@ from annotation.training_runs.config import RoundConfig
 from training.config import ConfigError
 
 # Overall progress is the stage's share of the round plus its own fraction within that share.
-STAGE_SPANS = {"snapshot": (0.0, 0.05), "reward_model": (0.05, 0.35), "policy": (0.35, 0.85), "generate": (0.85, 1.0)}
+STAGE_SPANS = {
+    "snapshot": (0.0, 0.05),
+    "reward_model": (0.05, 0.35),
+    "policy": (0.35, 0.85),
+    "generate": (0.85, 1.0),
+}
 MAX_SERIES_POINTS = 400
 
 
@@ -95,8 +100,10 @@ def round_claim(*, round_id: int) -> str | None:
         training_round = TrainingRound.objects.select_for_update().filter(pk=round_id).first()
         if training_round is None or training_round.status not in (RoundStatus.QUEUED, RoundStatus.RUNNING):
             return None
-        if training_round.runner and training_round.heartbeat_at and now - training_round.heartbeat_at < (
-            heartbeat_stale_after()
+        if (
+            training_round.runner
+            and training_round.heartbeat_at
+            and now - training_round.heartbeat_at < (heartbeat_stale_after())
         ):
             return ""
         resumed = bool(training_round.runner)
@@ -106,7 +113,9 @@ def round_claim(*, round_id: int) -> str | None:
         training_round.started_at = training_round.started_at or now
         if resumed:
             events = training_round.metrics.setdefault("events", [])
-            events.append({"at": now.isoformat(), "event": f"resumed after a lost worker at {training_round.stage}"})
+            events.append(
+                {"at": now.isoformat(), "event": f"resumed after a lost worker at {training_round.stage}"}
+            )
         training_round.save()
     return token
 
@@ -141,7 +150,9 @@ def round_progress(
         if points:
             series = training_round.metrics.setdefault("series", {}).setdefault(stage, [])
             for metrics in points:
-                numeric = {k: v for k, v in metrics.items() if isinstance(v, int | float) and not isinstance(v, bool)}
+                numeric = {
+                    k: v for k, v in metrics.items() if isinstance(v, int | float) and not isinstance(v, bool)
+                }
                 series.append({"step": len(series), **numeric})
             while len(series) > MAX_SERIES_POINTS:  # keep every other point: bounded size, whole curve shape
                 series[:] = series[::2]
@@ -165,7 +176,12 @@ def round_record(*, round_id: int, runner: str, summary: dict[str, Any] | None =
 def round_finish(*, round_id: int, runner: str, status: str, error: str = "") -> None:
     """Move the round to a final status (only the owning worker may)."""
     now = timezone.now()
-    updates: dict[str, Any] = {"status": status, "finished_at": now, "heartbeat_at": now, "error": error[:5000]}
+    updates: dict[str, Any] = {
+        "status": status,
+        "finished_at": now,
+        "heartbeat_at": now,
+        "error": error[:5000],
+    }
     if status == RoundStatus.SUCCEEDED:
         updates["progress"] = 1.0
     TrainingRound.objects.filter(pk=round_id, runner=runner, status=RoundStatus.RUNNING).update(**updates)
@@ -194,7 +210,12 @@ def rounds_reap_stale() -> list[int]:
 
 
 def new_preferences_since_last_round(*, project: Project) -> int:
-    last = TrainingRound.objects.filter(project=project).order_by("-created_at").values("annotations_up_to").first()
+    last = (
+        TrainingRound.objects.filter(project=project)
+        .order_by("-created_at")
+        .values("annotations_up_to")
+        .first()
+    )
     watermark = last["annotations_up_to"] if last else 0
     return Annotation.objects.filter(project=project, is_live=True, id__gt=watermark).count()
 
@@ -209,7 +230,9 @@ def rounds_schedule() -> list[int]:
         if new_preferences_since_last_round(project=project) < project.auto_round_min_new_preferences:
             continue
         try:
-            launched.append(round_launch(project=project, trigger="schedule", config=project.auto_round_config).pk)
+            launched.append(
+                round_launch(project=project, trigger="schedule", config=project.auto_round_config).pk
+            )
         except Conflict:
             continue
     return launched

@@ -89,7 +89,11 @@ class RoundConfig:
         return RewardConfig.from_dict(self.reward)
 
     def ppo_config(self) -> PPOConfig:
-        return PPOConfig.from_dict(self.ppo)
+        config = PPOConfig.from_dict(self.ppo)
+        if "steps" not in self.ppo and "preset" not in self.ppo:
+            # One pass over the round's prompts unless the admin asked for a number of steps.
+            config.steps = max(1, -(-self.prompts_per_round // config.prompts_per_step))
+        return config
 
     def dpo_config(self) -> DPOConfig:
         return DPOConfig.from_dict(self.dpo)

@@ -22,5 +22,8 @@ def project_generate_responses(
         raise ApplicationError("the project has no train prompts to generate for", field="limit")
     generation = GenerationConfig.from_dict(project.generation_defaults.get("generation", {}))
     return responses_generate(
-        project=project, prompts=prompts, sources=[(project.current_policy, per_prompt)], generation=generation
+        project=project,
+        prompts=prompts,
+        sources=[(project.current_policy, per_prompt)],
+        generation=generation,
     )

@@ -16,6 +16,7 @@ from annotation.services.rounds import (
     round_finish,
     round_heartbeat,
     round_progress,
+    round_record,
     round_still_owned,
 )
 from annotation.training_runs.stages import STAGES, StageContext, StageError
@@ -61,7 +62,11 @@ class _Reporter:
 
     def flush(self) -> None:
         round_progress(
-            round_id=self.round_id, runner=self.runner, stage=self.stage, fraction=self.fraction, points=self.pending
+            round_id=self.round_id,
+            runner=self.runner,
+            stage=self.stage,
+            fraction=self.fraction,
+            points=self.pending,
         )
         self.pending = []
         self.last_write = time.monotonic()
@@ -92,15 +97,23 @@ def round_execute(*, round_id: int) -> str:
     reporter = _Reporter(round_id, runner)
     status, error = RoundStatus.SUCCEEDED, ""
     try:
-        ctx = StageContext(round_id=round_id, runner=runner, progress=reporter.progress, should_stop=reporter.should_stop)
+        ctx = StageContext(
+            round_id=round_id, runner=runner, progress=reporter.progress, should_stop=reporter.should_stop
+        )
         for stage, run in STAGES:
             if reporter.should_stop():
                 raise TrainingCancelled(f"cancelled before the {stage} stage")
             reporter.stage, reporter.fraction = stage, 0.0
             reporter.flush()
+            started = time.monotonic()
             run(ctx)
             reporter.fraction = 1.0
             reporter.flush()
+            round_record(
+                round_id=round_id,
+                runner=runner,
+                summary={f"seconds_{stage}": round(time.monotonic() - started, 1)},
+            )
     except TrainingCancelled:
         status = RoundStatus.CANCELLED
         error = f"Cancelled during the {reporter.stage} stage; nothing from that stage was registered."
@@ -109,7 +122,9 @@ def round_execute(*, round_id: int) -> str:
     except Exception as exc:  # any other failure: record it readably, keep the traceback for the admin
         logger.exception("round %s failed in %s", round_id, reporter.stage)
         status = RoundStatus.FAILED
-        error = f"{reporter.stage} stage failed: {type(exc).__name__}: {exc}\n\n{traceback.format_exc(limit=8)}"
+        error = (
+            f"{reporter.stage} stage failed: {type(exc).__name__}: {exc}\n\n{traceback.format_exc(limit=8)}"
+        )
     finally:
         heartbeat.stopped.set()
         heartbeat.join(timeout=30)

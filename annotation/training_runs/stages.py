@@ -55,7 +55,9 @@ class StageContext:
 
     @property
     def round(self) -> TrainingRound:
-        return TrainingRound.objects.select_related("project", "project__current_policy").get(pk=self.round_id)
+        return TrainingRound.objects.select_related("project", "project__current_policy").get(
+            pk=self.round_id
+        )
 
     @property
     def models_dir(self) -> Path:
@@ -63,7 +65,13 @@ class StageContext:
 
     def artifact_dir(self, kind: str) -> Path:
         project = self.round.project
-        return Path(settings.PREFER_DATA_DIR) / "projects" / project.slug / kind / f"round{self.round_id}-{self.runner[:8]}"
+        return (
+            Path(settings.PREFER_DATA_DIR)
+            / "projects"
+            / project.slug
+            / kind
+            / f"round{self.round_id}-{self.runner[:8]}"
+        )
 
 
 def policy_ref(policy: PolicyVersion) -> str:
@@ -147,10 +155,14 @@ def stage_reward_model(ctx: StageContext) -> None:
     new_accuracy = float(metrics.get("eval_accuracy", 0.0))
     previous_accuracy = None
     if previous is not None:
-        previous_accuracy = pairwise_accuracy(previous.artifact_path, eval_rows, models_dir=ctx.models_dir)["accuracy"]
+        previous_accuracy = pairwise_accuracy(previous.artifact_path, eval_rows, models_dir=ctx.models_dir)[
+            "accuracy"
+        ]
     accepted = previous_accuracy is None or new_accuracy >= previous_accuracy
     with transaction.atomic():
-        version = (RewardModelVersion.objects.filter(project=project).aggregate(m=Max("version"))["m"] or 0) + 1
+        version = (
+            RewardModelVersion.objects.filter(project=project).aggregate(m=Max("version"))["m"] or 0
+        ) + 1
         reward_model = RewardModelVersion.objects.create(
             project=project,
             version=version,
@@ -181,7 +193,9 @@ def _conversations(prompts: list[Prompt]) -> list[list[dict[str, str]]]:
 
 
 def _sample_prompts(project: Project, split: str, count: int, seed: int) -> list[Prompt]:
-    ids = list(Prompt.objects.filter(project=project, split=split).order_by("id").values_list("id", flat=True))
+    ids = list(
+        Prompt.objects.filter(project=project, split=split).order_by("id").values_list("id", flat=True)
+    )
     if not ids and split == "eval":
         ids = list(Prompt.objects.filter(project=project).order_by("id").values_list("id", flat=True))
     chosen = random.Random(seed).sample(ids, min(count, len(ids)))
@@ -233,9 +247,13 @@ def stage_policy(ctx: StageContext) -> None:
         from training import TrainingCancelled
 
         raise TrainingCancelled("cancelled after training, before the acceptance checks")
-    eval_prompts = _conversations(_sample_prompts(project, "eval", ctx.config.eval_prompts, seed=ctx.round_id + 1))
+    eval_prompts = _conversations(
+        _sample_prompts(project, "eval", ctx.config.eval_prompts, seed=ctx.round_id + 1)
+    )
     generation = ctx.config.generation_config()
-    kl = kl_to_reference(str(output), policy_ref(base), eval_prompts, models_dir=ctx.models_dir, generation=generation)
+    kl = kl_to_reference(
+        str(output), policy_ref(base), eval_prompts, models_dir=ctx.models_dir, generation=generation
+    )
     ctx.progress(0.85, {"kl_to_previous": kl["kl"]})
     judged = win_rate(
         reward_model.artifact_path, str(output), policy_ref(base), eval_prompts, models_dir=ctx.models_dir,
@@ -273,7 +291,10 @@ def stage_policy(ctx: StageContext) -> None:
         )
         Project.objects.filter(pk=project.pk).update(current_policy=policy)
         round_record(
-            round_id=ctx.round_id, runner=ctx.runner, policy=policy, summary={**verdict, "policy_version": version}
+            round_id=ctx.round_id,
+            runner=ctx.runner,
+            policy=policy,
+            summary={**verdict, "policy_version": version},
         )
     ctx.progress(1.0, {})
 
@@ -362,7 +383,9 @@ def stage_generate(ctx: StageContext) -> None:
         should_stop=ctx.should_stop,
         training_round=training_round,
     )
-    round_record(round_id=ctx.round_id, runner=ctx.runner, summary={"generated_comparisons": len(comparisons)})
+    round_record(
+        round_id=ctx.round_id, runner=ctx.runner, summary={"generated_comparisons": len(comparisons)}
+    )
     ctx.progress(1.0, {})
 
 

@@ -18,6 +18,7 @@ from annotation.models import (
 )
 from annotation.services.annotations import annotation_submit
 from annotation.services.assignment import task_lease_next
+from annotation.services.errors import Conflict
 from annotation.services.projects import project_create
 from annotation.services.rounds import (
     new_preferences_since_last_round,
@@ -26,7 +27,6 @@ from annotation.services.rounds import (
     rounds_reap_stale,
     rounds_schedule,
 )
-from annotation.services.errors import Conflict
 from tests.celery_worker import celery_worker, use_test_broker
 from tests.conftest import api_client
 from tests.factories import ProjectFactory, PromptFactory, UserFactory, make_comparisons, member
@@ -66,7 +66,9 @@ def annotate_all(project, users) -> int:
 
 def tiny_project(n_comparisons: int = 10):
     admin = UserFactory(username=f"admin-{uuid.uuid4().hex[:6]}")
-    project = project_create(slug=f"loop-{uuid.uuid4().hex[:6]}", name="Loop", created_by=admin, policy="tiny-causal-lm")
+    project = project_create(
+        slug=f"loop-{uuid.uuid4().hex[:6]}", name="Loop", created_by=admin, policy="tiny-causal-lm"
+    )
     make_comparisons(
         project, n_comparisons, texts=["short", "a much longer and more detailed answer with several words"]
     )
@@ -141,7 +143,9 @@ def test_schedule_starts_exactly_at_threshold_and_not_again_without_new_data(db)
         for _ in range(n):
             user = users[0] if task_lease_next(project=project, user=users[0]) else users[1]
             lease = task_lease_next(project=project, user=user)
-            ids = Comparison.objects.get(pk=lease.comparison_id).items.values_list("response__public_id", flat=True)
+            ids = Comparison.objects.get(pk=lease.comparison_id).items.values_list(
+                "response__public_id", flat=True
+            )
             annotation_submit(
                 comparison_id=lease.comparison_id, user=user, client_token=uuid.uuid4().hex,
                 ranking=[[str(i)] for i in ids],
@@ -170,7 +174,10 @@ def test_reaper_fails_rounds_whose_worker_went_silent(project, settings):
     )
     assert rounds_reap_stale() == [training_round.pk]
     training_round.refresh_from_db()
-    assert training_round.status == "failed" and "stopped responding during the policy stage" in training_round.error
+    assert (
+        training_round.status == "failed"
+        and "stopped responding during the policy stage" in training_round.error
+    )
 
 
 def test_cancel_running_round_sets_the_flag(project):
@@ -221,7 +228,9 @@ def test_whole_round_through_a_worker_closes_the_loop(tmp_path):
     assert lease is not None
     comparison = Comparison.objects.get(pk=lease.comparison_id)
     assert comparison.round_id == round_id
-    sources = set(Response.objects.filter(comparisons=comparison).values_list("policy_version__version", flat=True))
+    sources = set(
+        Response.objects.filter(comparisons=comparison).values_list("policy_version__version", flat=True)
+    )
     assert sources == {1, 2}
 
 
@@ -233,9 +242,9 @@ def test_cancel_mid_stage_and_failure_and_killed_worker(tmp_path):
     long_ppo = {**TINY, "ppo": {"preset": "smoke", "steps": 400}}
     with celery_worker(tmp_path, concurrency=1) as worker:
         # 1. cancel while the policy stage runs: stops between steps, registers nothing
-        round_id = client.post(f"/api/v1/projects/{project.slug}/rounds/", {"config": long_ppo}, format="json").json()[
-            "id"
-        ]
+        round_id = client.post(
+            f"/api/v1/projects/{project.slug}/rounds/", {"config": long_ppo}, format="json"
+        ).json()["id"]
         wait_for(
             lambda: TrainingRound.objects.filter(pk=round_id, stage="policy", progress__gt=0.36).exists(),
             180, worker, "the policy stage to make progress",
@@ -245,20 +254,22 @@ def test_cancel_mid_stage_and_failure_and_killed_worker(tmp_path):
         assert cancelled.status == "cancelled" and "policy" in cancelled.error
         assert PolicyVersion.objects.filter(project=project).count() == 1
 
-        # 2. a stage that raises: the round fails with a readable error
-        broken = {**TINY, "reward": {"model": "/nonexistent/reward-backbone", "max_steps": 2}}
-        round_id = client.post(f"/api/v1/projects/{project.slug}/rounds/", {"config": broken}, format="json").json()[
-            "id"
-        ]
+        # 2. a stage that raises (the policy's artifact went missing): failed, with a readable error
+        PolicyVersion.objects.filter(project=project, version=1).update(model_ref="/nonexistent/policy-dir")
+        round_id = client.post(
+            f"/api/v1/projects/{project.slug}/rounds/", {"config": TINY}, format="json"
+        ).json()["id"]
         failed = wait_for(lambda: final(round_id), 120, worker, "the broken round to fail")
         assert failed.status == "failed"
-        assert failed.error.startswith("reward_model stage") and "nonexistent" in failed.error
+        assert failed.error.startswith("policy stage failed") and "nonexistent" in failed.error
+        assert PolicyVersion.objects.filter(project=project).count() == 1
+        PolicyVersion.objects.filter(project=project, version=1).update(model_ref="tiny-causal-lm")
 
         # 3. SIGKILL the process running the round mid-stage: the redelivered task resumes it once the
         # heartbeat is stale, and nothing is registered twice
-        round_id = client.post(f"/api/v1/projects/{project.slug}/rounds/", {"config": TINY}, format="json").json()[
-            "id"
-        ]
+        round_id = client.post(
+            f"/api/v1/projects/{project.slug}/rounds/", {"config": TINY}, format="json"
+        ).json()["id"]
         wait_for(
             lambda: TrainingRound.objects.filter(pk=round_id, stage__in=["reward_model", "policy"]).exists(),
             180, worker, "the round to reach training",

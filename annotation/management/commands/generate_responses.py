@@ -12,7 +12,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("slug")
-        parser.add_argument("--per-prompt", type=int, default=None, help="default: the project's responses per task")
+        parser.add_argument(
+            "--per-prompt", type=int, default=None, help="default: the project's responses per task"
+        )
         parser.add_argument("--limit", type=int, default=32, help="number of prompts")
 
     def handle(self, *args: object, **options: object) -> None:
@@ -23,8 +25,12 @@ class Command(BaseCommand):
             raise CommandError(f"no project {options['slug']!r}")
         try:
             comparisons = project_generate_responses(
-                project=project, per_prompt=options["per_prompt"], limit=int(options["limit"])  # type: ignore[arg-type]
+                project=project,
+                per_prompt=options["per_prompt"],
+                limit=int(options["limit"]),  # type: ignore[arg-type]
             )
         except ApplicationError as exc:
             raise CommandError(f"{exc.field}: {exc.message}" if exc.field else exc.message) from exc
-        self.stdout.write(self.style.SUCCESS(f"created {len(comparisons)} comparisons from {project.current_policy}"))
+        self.stdout.write(
+            self.style.SUCCESS(f"created {len(comparisons)} comparisons from {project.current_policy}")
+        )

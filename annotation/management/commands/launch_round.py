@@ -14,7 +14,7 @@ FINAL = {RoundStatus.SUCCEEDED, RoundStatus.FAILED, RoundStatus.CANCELLED}
 class Command(BaseCommand):
     help = (
         "Launch a training round (snapshot -> reward model -> PPO or DPO -> new comparisons) on the gpu "
-        "queue. --config takes JSON or a path to a JSON file; {\"preset\": \"smoke\"} runs every stage with "
+        'queue. --config takes JSON or a path to a JSON file; {"preset": "smoke"} runs every stage with '
         "the smallest budgets."
     )
 
@@ -61,7 +61,9 @@ class Command(BaseCommand):
         started = time.monotonic()
         while True:
             training_round = TrainingRound.objects.get(pk=round_id)
-            line = f"{training_round.status:<9} {training_round.stage or '-':<12} {training_round.progress:6.1%}"
+            line = (
+                f"{training_round.status:<9} {training_round.stage or '-':<12} {training_round.progress:6.1%}"
+            )
             if line != last:
                 self.stdout.write(line)
                 last = line
