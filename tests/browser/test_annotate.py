@@ -3,7 +3,7 @@
 import pytest
 from django.utils import timezone
 
-from annotation.models import Annotation, Assignment, Prompt, Role
+from annotation.models import Annotation, Assignment, Comparison, ComparisonStatus, Prompt, Role
 from tests.browser.conftest import login, open_annotate, response_ids, shot, wait_for_task
 from tests.factories import ProjectFactory, UserFactory, make_comparisons, member
 
@@ -222,14 +222,8 @@ def test_reload_keeps_the_draft(page, live_server):
     assert page.evaluate(f"localStorage.getItem('prefer:draft:{user.pk}:{task}')") is None
 
 
-def test_lost_task_is_explained_and_the_next_one_loads(page, live_server):
-    project = ProjectFactory()
-    make_comparisons(project, 2)
-    member(project, Role.ANNOTATOR, username="slow")
-
-    login(page, live_server.url, "slow")
-    task = open_annotate(page, live_server.url, project.slug)
-    # Meanwhile the lease runs out and someone else completes the task.
+def _someone_else_completes(project, task: int) -> None:
+    """The annotator's lease ran out and another annotator filled the task meanwhile."""
     Assignment.objects.filter(comparison_id=task).update(leased_until=timezone.now())
     other = UserFactory(username="fast")
     project.memberships.create(user=other, role=Role.ANNOTATOR)
@@ -237,9 +231,35 @@ def test_lost_task_is_explained_and_the_next_one_loads(page, live_server):
     Annotation.objects.create(
         comparison_id=task, annotator=other, project=project, ranking=[[a], [b]], client_token="other"
     )
-    from annotation.models import Comparison
+    Comparison.objects.filter(pk=task).update(annotations_received=1, status=ComparisonStatus.COMPLETE)
 
-    Comparison.objects.filter(pk=task).update(annotations_received=1, status="complete")
+
+def test_heartbeat_that_finds_the_lease_lost_moves_on(page, live_server):
+    project = ProjectFactory()
+    make_comparisons(project, 2)
+    member(project, Role.ANNOTATOR, username="idle")
+
+    page.clock.install()
+    login(page, live_server.url, "idle")
+    task = open_annotate(page, live_server.url, project.slug)
+    assert page.locator("#lease-time").inner_text() in {"10:00", "09:59"}
+    page.keyboard.press("1")  # some work, then a pause
+    _someone_else_completes(project, task)
+    page.clock.fast_forward("01:05")  # the next heartbeat is due
+
+    assert wait_for_task(page, other_than=task) != task
+    assert "went to someone else" in page.locator("#status").inner_text()
+    assert page.locator("[data-choice='a']").get_attribute("aria-pressed") == "false"  # a fresh answer
+
+
+def test_submit_after_the_task_went_elsewhere_moves_on(page, live_server):
+    project = ProjectFactory()
+    make_comparisons(project, 2)
+    member(project, Role.ANNOTATOR, username="slow")
+
+    login(page, live_server.url, "slow")
+    task = open_annotate(page, live_server.url, project.slug)
+    _someone_else_completes(project, task)
 
     page.keyboard.press("1")
     page.keyboard.press("Enter")
