@@ -159,6 +159,12 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "RoundKindEnum": "annotation.models.RoundKind",
+        "MemberRoleEnum": "annotation.models.Role",
+        "TaskKindEnum": ["pairwise", "ranking"],
+        "MessageRoleEnum": ["system", "user", "assistant"],
+    },
 }
 
 # Celery: Redis broker; Postgres holds all state, results are never relied upon.
