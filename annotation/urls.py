@@ -9,4 +9,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("p/<slug:slug>/", views.dashboard, name="dashboard"),
     path("p/<slug:slug>/annotate/", views.annotate, name="annotate"),
+    path("p/<slug:slug>/rounds/panel/", views.rounds_panel, name="rounds-panel"),
+    path("p/<slug:slug>/rounds/launch/", views.round_launch_form, name="round-launch"),
+    path("p/<slug:slug>/rounds/<int:round_id>/cancel/", views.round_cancel_form, name="round-cancel"),
 ]

@@ -30,3 +30,53 @@ def project_models(*, project: Project) -> dict[str, Any]:
         "policies": list(PolicyVersion.objects.filter(project=project).order_by("-version")),
         "reward_models": list(RewardModelVersion.objects.filter(project=project).order_by("-version")),
     }
+
+
+POLICY_CHARTS = [
+    ("reward_raw", "reward (raw RM score)"),
+    ("kl_ref", "KL to reference"),
+    ("value_loss", "value loss"),
+]
+DPO_CHARTS = [("loss", "DPO loss"), ("reward_margin", "reward margin")]
+ROUND_CHARTS = [
+    ("rm_eval_accuracy", "RM held-out accuracy"),
+    ("policy_win_rate", "RM-judged win rate vs previous"),
+    ("policy_kl_to_previous", "KL to previous policy"),
+]
+
+
+def _series(training_round: TrainingRound, stage: str, key: str) -> list[float | None]:
+    return [point.get(key) for point in training_round.metrics.get("series", {}).get(stage, [])]
+
+
+def rounds_dashboard(*, project: Project) -> dict[str, Any]:
+    """Everything the dashboard's rounds panel shows: rounds with live state, step charts of the latest round,
+    per-round charts, and the model versions."""
+    from annotation.charts import line_chart
+
+    rounds = list(
+        TrainingRound.objects.filter(project=project)
+        .select_related("reward_model", "policy", "snapshot", "triggered_by")
+        .order_by("-created_at")[:20]
+    )
+    latest = rounds[0] if rounds else None
+    step_charts = []
+    if latest is not None:
+        step_charts.append(line_chart(_series(latest, "reward_model", "accuracy"), title="RM train accuracy"))
+        specs = DPO_CHARTS if latest.kind == "dpo" else POLICY_CHARTS
+        step_charts.extend(line_chart(_series(latest, "policy", key), title=title) for key, title in specs)
+    chronological = list(reversed(rounds))
+    round_charts = [
+        line_chart(
+            [r.metrics.get("summary", {}).get(key) for r in chronological], title=title, x_label="round"
+        )
+        for key, title in ROUND_CHARTS
+    ]
+    return {
+        "rounds": rounds,
+        "latest": latest,
+        "active": next((r for r in rounds if r.is_active), None),
+        "step_charts": step_charts,
+        "round_charts": round_charts,
+        **project_models(project=project),
+    }
