@@ -67,7 +67,8 @@ def line_chart(
             pad_left, pad_top, pad_left, pad_top + inner_h,
         ),
         format_html(
-            '<text x="{}" y="{}" class="chart-tick" text-anchor="end">{}</text>', pad_left - 4, pad_top + 4, _fmt(hi)
+            '<text x="{}" y="{}" class="chart-tick" text-anchor="end">{}</text>',
+            pad_left - 4, pad_top + 4, _fmt(hi),
         ),
         format_html(
             '<text x="{}" y="{}" class="chart-tick" text-anchor="end">{}</text>',
