@@ -294,6 +294,7 @@ def train_reward_model(
     )
     device = next(model.parameters()).device
     pad_id = tokenizer.pad_token_id
+    train_started = time.monotonic()  # pairs/s covers the optimisation loop only (not load, eval or save)
 
     with atomic_directory(output_dir) as tmp:
         log = MetricsLog(tmp, progress)
@@ -340,11 +341,11 @@ def train_reward_model(
                             "margin": (chosen - rejected).mean().item(),
                             "grad_norm": float(grad_norm),
                             "learning_rate": scheduler.get_last_lr()[0],
-                            "pairs_per_second": seen / (time.monotonic() - started),
+                            "pairs_per_second": seen / (time.monotonic() - train_started),
                         },
                     )
                 epoch += 1
-            train_seconds = time.monotonic() - started
+            train_seconds = time.monotonic() - train_started
             metrics: dict[str, Any] = {
                 "train_loss": epoch_loss / max(epoch_pairs, 1),
                 "train_accuracy": epoch_correct / max(epoch_pairs, 1),
@@ -352,6 +353,7 @@ def train_reward_model(
                 "steps": step,
                 "epochs_run": epoch,
                 "pairs_per_second": seen / train_seconds,
+                "train_seconds": train_seconds,
             }
             if eval_pairs:
                 check_cancelled(should_stop, "before evaluation")
