@@ -113,11 +113,44 @@ def format_rows(
 
 
 _encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+_encode = _encoder.encode
 
 
 def ndjson_line(row: dict[str, Any]) -> bytes:
     """One row as a line of NDJSON: compact, UTF-8, key order as built (so equal data gives equal bytes)."""
-    return (_encoder.encode(row) + "\n").encode()
+    return (_encode(row) + "\n").encode()
+
+
+def raw_lines(record: ComparisonRecord, pseudonym: Callable[[int], str]) -> Iterator[bytes]:
+    """Exactly ndjson_line(row) for each row of raw_rows(record, pseudonym) (a test holds them equal), but
+    the prompt and responses every annotation of the comparison repeats are encoded once, not per row."""
+    shared = _encode(
+        {
+            "comparison_id": record.id,
+            "is_gold": record.is_gold,
+            "prompt": {
+                "external_id": record.prompt_external_id,
+                "split": record.split,
+                "messages": record.messages,
+            },
+            "responses": [{"id": r.id, "text": r.text, "source": r.source} for r in record.responses],
+        }
+    )[1:-1]
+    for annotation in record.annotations:
+        own = _encode(
+            {
+                "ranking": annotation.ranking,
+                "strength": annotation.strength,
+                "all_bad": annotation.all_bad,
+                "ratings": annotation.ratings,
+                "rationale": annotation.rationale,
+                "time_spent_ms": annotation.time_spent_ms,
+                "annotator": pseudonym(annotation.annotator_id),
+                "created_at": annotation.created_at,
+                "comparison_created_at": record.created_at,
+            }
+        )
+        yield f'{{"annotation_id":{int(annotation.id)},{shared},{own[1:]}\n'.encode()
 
 
 PARQUET_BATCH_ROWS = 10_000

@@ -4,10 +4,10 @@ not grow with the project (the API streams it, the CLI writes it, snapshots free
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from annotation.formats.exports import FORMATS, format_rows, ndjson_line
+from annotation.formats.exports import FORMATS, format_rows, ndjson_line, raw_lines
 from annotation.models import Project
 from annotation.selectors.consensus import PreferenceFilters, comparison_records, consensus_of
-from annotation.selectors.pseudonyms import annotator_pseudonym
+from annotation.selectors.pseudonyms import annotator_pseudonymiser
 from annotation.services.errors import ApplicationError
 
 NDJSON_CHUNK_BYTES = 256 * 1024
@@ -24,34 +24,42 @@ class ExportStream:
         self.row_count = 0
         self.max_annotation_id = 0
 
-    def __iter__(self) -> Iterator[dict[str, Any]]:
-        full = self.fmt == "raw"
-        records = comparison_records(project=self.project, filters=self.filters, full=full)
-        for record in records:
-            consensus = None if full else consensus_of(record)
-            produced = 0
-            for row in format_rows(
-                self.fmt,
-                record,
-                consensus,
-                min_agreement=self.filters.min_agreement,
-                pseudonym=annotator_pseudonym,
-            ):
-                produced += 1
-                yield row
-            if produced:
-                self.row_count += produced
+    def _per_comparison(self, encode: bool) -> Iterator[list[Any]]:
+        raw = self.fmt == "raw"
+        pseudonym = annotator_pseudonymiser()
+        for record in comparison_records(project=self.project, filters=self.filters, full=raw):
+            if raw and encode:
+                rows: list[Any] = list(raw_lines(record, pseudonym))
+            else:
+                consensus = None if raw else consensus_of(record)
+                rows = list(
+                    format_rows(
+                        self.fmt,
+                        record,
+                        consensus,
+                        min_agreement=self.filters.min_agreement,
+                        pseudonym=pseudonym,
+                    )
+                )
+                if encode:
+                    rows = [ndjson_line(row) for row in rows]
+            if rows:
+                self.row_count += len(rows)
                 newest = max(annotation.id for annotation in record.annotations)
                 self.max_annotation_id = max(self.max_annotation_id, newest)
+                yield rows
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for rows in self._per_comparison(encode=False):
+            yield from rows
 
     def ndjson(self, chunk_bytes: int = NDJSON_CHUNK_BYTES) -> Iterator[bytes]:
         """The rows as NDJSON, in chunks of about chunk_bytes (few, large writes stream fastest)."""
         buffer: list[bytes] = []
         size = 0
-        for row in self:
-            line = ndjson_line(row)
-            buffer.append(line)
-            size += len(line)
+        for lines in self._per_comparison(encode=True):
+            buffer.extend(lines)
+            size += sum(map(len, lines))
             if size >= chunk_bytes:
                 yield b"".join(buffer)
                 buffer, size = [], 0

@@ -6,6 +6,7 @@ changes every pseudonym; set PREFER_PSEUDONYM_KEY where pseudonyms must outlive 
 
 import hashlib
 import hmac
+from collections.abc import Callable
 from functools import lru_cache
 
 from django.conf import settings
@@ -13,12 +14,16 @@ from django.conf import settings
 PSEUDONYM_PREFIX = "ann_"
 
 
-def _pseudonym_key() -> bytes:
-    configured = getattr(settings, "PREFER_PSEUDONYM_KEY", "")
+@lru_cache(maxsize=8)
+def _derive_key(configured: str, secret_key: str) -> bytes:
     if configured:
         return configured.encode()
     # Derived rather than SECRET_KEY itself, so that the key signing sessions never serves a second purpose.
-    return hmac.new(settings.SECRET_KEY.encode(), b"prefer.annotator-pseudonym.v1", hashlib.sha256).digest()
+    return hmac.new(secret_key.encode(), b"prefer.annotator-pseudonym.v1", hashlib.sha256).digest()
+
+
+def _pseudonym_key() -> bytes:
+    return _derive_key(getattr(settings, "PREFER_PSEUDONYM_KEY", ""), settings.SECRET_KEY)
 
 
 @lru_cache(maxsize=65536)
@@ -30,3 +35,9 @@ def _pseudonym(key: bytes, user_id: int) -> str:
 def annotator_pseudonym(user_id: int) -> str:
     """The stable pseudonym of a user: `ann_` + 20 hex digits of HMAC-SHA256(key, "user:<id>")."""
     return _pseudonym(_pseudonym_key(), int(user_id))
+
+
+def annotator_pseudonymiser() -> Callable[[int], str]:
+    """annotator_pseudonym with the key looked up once (for exports that call it per row)."""
+    key = _pseudonym_key()
+    return lambda user_id: _pseudonym(key, int(user_id))
