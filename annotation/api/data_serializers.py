@@ -111,6 +111,8 @@ class BucketSerializer(serializers.Serializer):
 class ThroughputSerializer(serializers.Serializer):
     per_hour = BucketSerializer(many=True, help_text="Submissions per hour, the last 48 hours (UTC)")
     per_day = BucketSerializer(many=True, help_text="Submissions per day, the last 30 days (UTC)")
+    peak_hour = serializers.IntegerField(help_text="Largest hourly count above (for scaling charts)")
+    peak_day = serializers.IntegerField(help_text="Largest daily count above")
 
 
 class AgreementSerializer(serializers.Serializer):

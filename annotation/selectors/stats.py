@@ -77,9 +77,13 @@ def _throughput(project: Project, now: dt.datetime) -> dict[str, list[dict]]:
         .values_list("bucket")
         .annotate(n=Count("id"))
     )
+    per_hour = _buckets(dict(hours), this_hour, dt.timedelta(hours=1), HOURS)
+    per_day = _buckets(dict(days), today, dt.timedelta(days=1), DAYS)
     return {
-        "per_hour": _buckets(dict(hours), this_hour, dt.timedelta(hours=1), HOURS),
-        "per_day": _buckets(dict(days), today, dt.timedelta(days=1), DAYS),
+        "per_hour": per_hour,
+        "per_day": per_day,
+        "peak_hour": max(bucket["count"] for bucket in per_hour),
+        "peak_day": max(bucket["count"] for bucket in per_day),
     }
 
 
