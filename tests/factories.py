@@ -5,8 +5,11 @@ import uuid
 import factory
 from django.contrib.auth import get_user_model
 
-from annotation.models import Membership, PolicyVersion, Project, Prompt, Response, Role
+from annotation.models import Comparison, Membership, PolicyVersion, Project, Prompt, Response, Role
+from annotation.services.annotations import annotation_submit
+from annotation.services.assignment import task_lease_next
 from annotation.services.comparisons import comparisons_create
+from annotation.services.projects import project_create
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -77,3 +80,48 @@ def make_comparisons(project: Project, count: int, *, texts: list[str] | None = 
             ]
         )
     return comparisons_create(project=project, groups=groups)
+
+
+# A round config that runs every stage for real with tiny random models in seconds, and accepts the policy
+# whatever its (random) win rate, so the loop can be checked end to end.
+TINY_ROUND = {
+    "preset": "smoke",
+    "reward": {"model": "tiny-reward-model", "max_steps": 6},
+    "kl_budget": 1000.0,
+    "require_improvement": False,
+}
+
+
+def annotate_all(project, users) -> int:
+    done = 0
+    for user in users:
+        while (lease := task_lease_next(project=project, user=user)) is not None:
+            items = Comparison.objects.get(pk=lease.comparison_id).items.order_by("position")
+            ids = [str(i.response.public_id) for i in items]
+            # A learnable rule for the reward model: the longer response wins.
+            texts = {str(i.response.public_id): i.response.text for i in items}
+            ranking = sorted(ids, key=lambda rid: -len(texts[rid]))
+            annotation_submit(
+                comparison_id=lease.comparison_id,
+                user=user,
+                client_token=uuid.uuid4().hex,
+                ranking=[[rid] for rid in ranking],
+                strength="clear",
+            )
+            done += 1
+    return done
+
+
+def tiny_loop_project(n_comparisons: int = 10):
+    admin = UserFactory(username=f"admin-{uuid.uuid4().hex[:6]}")
+    project = project_create(
+        slug=f"loop-{uuid.uuid4().hex[:6]}", name="Loop", created_by=admin, policy="tiny-causal-lm"
+    )
+    make_comparisons(
+        project, n_comparisons, texts=["short", "a much longer and more detailed answer with several words"]
+    )
+    for index in range(6):  # fresh prompts for the generate stage, and an eval split
+        PromptFactory(project=project, external_id=f"fresh-{index}", split="eval" if index < 2 else "train")
+    annotator = member(project, Role.ANNOTATOR)
+    annotate_all(project, [annotator])
+    return project, admin, annotator

@@ -12,14 +12,12 @@ from annotation.models import (
     PolicyVersion,
     Response,
     RewardModelVersion,
-    Role,
     RoundStatus,
     TrainingRound,
 )
 from annotation.services.annotations import annotation_submit
 from annotation.services.assignment import task_lease_next
 from annotation.services.errors import Conflict
-from annotation.services.projects import project_create
 from annotation.services.rounds import (
     new_preferences_since_last_round,
     round_cancel,
@@ -29,54 +27,13 @@ from annotation.services.rounds import (
 )
 from tests.celery_worker import celery_worker, use_test_broker
 from tests.conftest import api_client
-from tests.factories import ProjectFactory, PromptFactory, UserFactory, make_comparisons, member
-
-TINY = {
-    "preset": "smoke",
-    "reward": {"model": "tiny-reward-model", "max_steps": 6},
-    "kl_budget": 1000.0,
-    "require_improvement": False,
-}
+from tests.factories import TINY_ROUND as TINY
+from tests.factories import ProjectFactory, make_comparisons, member, tiny_loop_project
 
 
 @pytest.fixture(autouse=True)
 def _isolated_broker():
     use_test_broker()
-
-
-def annotate_all(project, users) -> int:
-    done = 0
-    for user in users:
-        while (lease := task_lease_next(project=project, user=user)) is not None:
-            items = Comparison.objects.get(pk=lease.comparison_id).items.order_by("position")
-            ids = [str(i.response.public_id) for i in items]
-            # A learnable rule for the reward model: the longer response wins.
-            texts = {str(i.response.public_id): i.response.text for i in items}
-            ranking = sorted(ids, key=lambda rid: -len(texts[rid]))
-            annotation_submit(
-                comparison_id=lease.comparison_id,
-                user=user,
-                client_token=uuid.uuid4().hex,
-                ranking=[[rid] for rid in ranking],
-                strength="clear",
-            )
-            done += 1
-    return done
-
-
-def tiny_project(n_comparisons: int = 10):
-    admin = UserFactory(username=f"admin-{uuid.uuid4().hex[:6]}")
-    project = project_create(
-        slug=f"loop-{uuid.uuid4().hex[:6]}", name="Loop", created_by=admin, policy="tiny-causal-lm"
-    )
-    make_comparisons(
-        project, n_comparisons, texts=["short", "a much longer and more detailed answer with several words"]
-    )
-    for index in range(6):  # fresh prompts for the generate stage, and an eval split
-        PromptFactory(project=project, external_id=f"fresh-{index}", split="eval" if index < 2 else "train")
-    annotator = member(project, Role.ANNOTATOR)
-    annotate_all(project, [annotator])
-    return project, admin, annotator
 
 
 def wait_for(predicate, timeout: float, worker=None, what: str = "condition"):
@@ -192,7 +149,7 @@ def test_cancel_running_round_sets_the_flag(project):
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_whole_round_through_a_worker_closes_the_loop(tmp_path):
-    project, admin, annotator = tiny_project()
+    project, admin, annotator = tiny_loop_project()
     assert not task_lease_next(project=project, user=annotator)  # everything annotated
     with celery_worker(tmp_path, concurrency=2) as worker:
         response = api_client(admin).post(
@@ -237,7 +194,7 @@ def test_whole_round_through_a_worker_closes_the_loop(tmp_path):
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_cancel_mid_stage_and_failure_and_killed_worker(tmp_path):
-    project, admin, _ = tiny_project()
+    project, admin, _ = tiny_loop_project()
     client = api_client(admin)
     long_ppo = {**TINY, "ppo": {"preset": "smoke", "steps": 400}}
     with celery_worker(tmp_path, concurrency=1) as worker:
