@@ -1,4 +1,5 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db import transaction
 
 from annotation import models
 
@@ -15,6 +16,15 @@ class ProjectAdmin(admin.ModelAdmin):
     search_fields = ["slug", "name"]
     inlines = [MembershipInline]
     raw_id_fields = ["current_policy", "created_by"]
+    actions = ["generate_responses"]
+
+    @admin.action(description="Generate responses from the current policy (32 prompts, on the gpu queue)")
+    def generate_responses(self, request, queryset):  # type: ignore[no-untyped-def]
+        from annotation.tasks import training_generate_responses
+
+        for project in queryset:
+            transaction.on_commit(lambda pk=project.pk: training_generate_responses.delay(pk))
+        self.message_user(request, f"Queued generation for {queryset.count()} project(s).", messages.SUCCESS)
 
 
 @admin.register(models.Membership)
