@@ -79,7 +79,7 @@ demo: install services messages
 	@set -a; . $(SERVICES_ENV); set +a; \
 	$(PY) manage.py migrate --noinput; \
 	$(PY) manage.py collectstatic --noinput -v 0; \
-	$(PY) manage.py seed_demo; \
+	$(PY) manage.py seed_demo --generate 12; \
 	echo; echo "Prefer: http://127.0.0.1:8000/  (Ctrl-C stops it; make clean-services stops Postgres/Redis)"; echo; \
 	export PATH="$(CURDIR)/$(VENV)/bin:$$PATH"; \
 	exec $(VENV)/bin/honcho --env /dev/null -f Procfile.dev start

@@ -28,6 +28,15 @@ class Command(BaseCommand):
             default="http://127.0.0.1:8000",
             help="Where the web server runs, for the printed links (default: %(default)s)",
         )
+        parser.add_argument(
+            "--generate",
+            type=int,
+            default=0,
+            metavar="N",
+            help="Also queue the project's policy (SmolLM2) to write responses for N prompts on the gpu "
+            "worker, "
+            "once: skipped when the policy has already written responses.",
+        )
 
     def handle(self, *args: object, **options: object) -> None:
         try:
@@ -40,6 +49,8 @@ class Command(BaseCommand):
             raise CommandError(f"{exc.field}: {exc.message}" if exc.field else exc.message) from exc
 
         slug = result.project.slug
+        if options["generate"]:
+            self._queue_generation(result.project, int(options["generate"]))  # type: ignore[call-overload]
         base = str(options["base_url"]).rstrip("/")
         imported = result.imported
         self.stdout.write(
@@ -65,3 +76,16 @@ class Command(BaseCommand):
             if notes:
                 line += f"  ({'; '.join(notes)})"
             self.stdout.write(line.rstrip())
+
+    def _queue_generation(self, project, limit: int) -> None:  # type: ignore[no-untyped-def]
+        from annotation.models import Response
+        from annotation.tasks import training_generate_responses
+
+        if Response.objects.filter(prompt__project=project, policy_version__isnull=False).exists():
+            return
+        training_generate_responses.delay(project.pk, limit=limit)
+        self.stdout.write(
+            f"queued: {project.current_policy.model_ref} writes responses for {limit} prompts on the gpu "
+            "worker "
+            "(they join the queue in a minute or two)"
+        )
