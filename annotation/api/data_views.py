@@ -17,6 +17,7 @@ from annotation.selectors.stats import project_stats
 
 ERRORS = {
     400: OpenApiResponse(ErrorSerializer, description="Invalid query; `field` names it"),
+    401: OpenApiResponse(ErrorSerializer, description="Not authenticated (token or session)"),
     403: OpenApiResponse(ErrorSerializer, description="Your role does not allow this"),
     404: OpenApiResponse(ErrorSerializer, description="No such project, or not visible to you"),
 }
@@ -71,7 +72,7 @@ class ProjectExportView(APIView):
 
 class ProjectStatsView(APIView):
     @extend_schema(
-        responses={200: ds.StatsSerializer, **ERRORS},
+        responses={200: ds.StatsSerializer, **{code: ERRORS[code] for code in (401, 403, 404)}},
         description="Counts, throughput and agreement. Project admins and reviewers; annotators get 403. "
         "Annotators appear only as pseudonyms.",
     )

@@ -1,0 +1,97 @@
+"""The OpenAPI schema: valid, complete for DESIGN section 7, and served with its docs page."""
+
+import re
+
+import pytest
+import yaml
+from django.conf import settings
+from openapi_spec_validator import validate
+
+from tests.conftest import api_client
+
+CONTRACT = {
+    "/api/v1/auth/token/": {"post"},
+    "/api/v1/projects/": {"get", "post"},
+    "/api/v1/projects/{slug}/": {"get", "patch"},
+    "/api/v1/projects/{slug}/members/": {"get", "post"},
+    "/api/v1/projects/{slug}/prompts/import/": {"post"},
+    "/api/v1/projects/{slug}/tasks/next/": {"post"},
+    "/api/v1/tasks/{task_id}/annotations/": {"post"},
+    "/api/v1/tasks/{task_id}/skip/": {"post"},
+    "/api/v1/tasks/{task_id}/heartbeat/": {"post"},
+    "/api/v1/projects/{slug}/export/": {"get"},
+    "/api/v1/projects/{slug}/rounds/": {"get", "post"},
+    "/api/v1/rounds/{round_id}/": {"get"},
+    "/api/v1/rounds/{round_id}/cancel/": {"post"},
+    "/api/v1/projects/{slug}/stats/": {"get"},
+}
+
+
+@pytest.fixture
+def schema(db):
+    response = api_client().get("/api/schema/")
+    assert response.status_code == 200
+    return yaml.safe_load(response.content)
+
+
+def test_schema_is_valid_openapi_and_lists_every_contract_path(schema):
+    validate(schema)
+    assert schema["openapi"].startswith("3.")
+    for path, methods in CONTRACT.items():
+        assert path in schema["paths"], path
+        assert methods <= set(schema["paths"][path]), path
+
+
+def test_schema_generation_has_no_warnings():
+    from drf_spectacular.drainage import GENERATOR_STATS
+    from drf_spectacular.generators import SchemaGenerator
+
+    GENERATOR_STATS.reset()
+    SchemaGenerator().get_schema(request=None, public=True)
+    assert not GENERATOR_STATS._warn_cache and not GENERATOR_STATS._error_cache
+
+
+def _resolve(schema, ref):
+    return schema["components"]["schemas"][ref.rsplit("/", 1)[1]]
+
+
+def test_export_and_stats_are_described(schema):
+    export = schema["paths"]["/api/v1/projects/{slug}/export/"]["get"]
+    params = {p["name"]: p for p in export["parameters"]}
+    assert set(params) == {"slug", "format", "split", "min_agreement", "min_annotations", "since", "until",
+                           "policy_version"}  # fmt: skip
+    assert params["format"]["required"]
+    assert params["format"]["schema"]["enum"] == ["trl", "trl-standard", "hh-rlhf", "raw"]
+    ok = export["responses"]["200"]["content"]
+    assert list(ok) == ["application/x-ndjson"]
+    rows = _resolve(schema, ok["application/x-ndjson"]["schema"]["$ref"])["oneOf"]
+    trl = _resolve(schema, rows[0]["$ref"])
+    assert {"prompt", "chosen", "rejected", "margin", "comparison_id", "n_annotations", "agreement"} <= set(
+        trl["properties"]
+    )
+    raw = _resolve(schema, rows[3]["$ref"])
+    assert "annotator" in raw["properties"] and "annotator_id" not in raw["properties"]
+    for code in ("400", "401", "403", "404"):
+        error = export["responses"][code]["content"]["application/json"]["schema"]
+        assert set(_resolve(schema, error["$ref"])["properties"]) >= {"detail", "code", "field"}
+
+    stats = schema["paths"]["/api/v1/projects/{slug}/stats/"]["get"]["responses"]
+    body = _resolve(schema, stats["200"]["content"]["application/json"]["schema"]["$ref"])
+    assert {"comparisons", "annotations", "throughput", "agreement", "annotators", "median_time_ms"} <= set(
+        body["properties"]
+    )
+    assert {"403", "404"} <= set(stats)
+
+
+@pytest.mark.xfail(
+    "drf_spectacular_sidecar" not in settings.INSTALLED_APPS,
+    reason="needs drf_spectacular_sidecar in INSTALLED_APPS and SWAGGER_UI_DIST='SIDECAR' in settings",
+    strict=True,
+)
+def test_docs_page_loads_no_third_party_host(db):
+    response = api_client().get("/api/docs/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "/api/schema/" in html
+    urls = re.findall(r"""(?:src|href)=["']([^"']+)["']""", html) + re.findall(r"https?://[^\s\"'<>]+", html)
+    assert urls and all(not url.startswith(("http://", "https://", "//")) for url in urls), urls
