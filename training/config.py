@@ -203,8 +203,9 @@ class PPOConfig(_ConfigBase):
         reward_clip: clip of the normalised score to [-reward_clip, reward_clip].
         whiten_advantages: whiten advantages per batch.
         critic_warmup_steps: iterations at the start that train only the critic (actor frozen).
-        critic_init: `auto` (from the reward model when it scores per token with the policy's tokenizer, else
-            from the policy), `reward` or `policy`.
+        critic_init: `auto` (`reward` when the reward model scores per token with the policy's tokenizer,
+            else `head`), `reward`, `policy` (a copy of the policy with a value head) or `head` (a value head
+            on the policy's detached hidden states: no extra forward pass). See `training.critic`.
         missing_eos_penalty: subtracted from the RM score of a response that never emitted EOS.
         ptx_coef: weight of the PPO-ptx language-modelling loss on demonstration data (0 disables it).
         lora: train LoRA adapters on the policy (merged on save); the reference is the adapter-disabled model.
@@ -251,8 +252,10 @@ class PPOConfig(_ConfigBase):
     def validate(self) -> None:
         super().validate()
         self._require_positive("steps", "prompts_per_step", "max_new_tokens", "ppo_epochs", "mini_batch_size")
-        if self.critic_init not in ("auto", "reward", "policy"):
-            raise ConfigError(f"PPOConfig.critic_init: expected auto|reward|policy, got {self.critic_init!r}")
+        if self.critic_init not in ("auto", "reward", "policy", "head"):
+            raise ConfigError(f"PPOConfig.critic_init: auto|reward|policy|head, not {self.critic_init!r}")
+        if self.temperature <= 0:
+            raise ConfigError("PPOConfig.temperature: PPO samples; it must be > 0")
         if self.critic_warmup_steps < 0:
             raise ConfigError("PPOConfig.critic_warmup_steps: must be >= 0")
 

@@ -40,6 +40,9 @@ class SampledBatch:
         response_ids: `[B, T]` response ids, pad after the first EOS.
         response_mask: `[B, T]` 1 for generated tokens up to and including the first EOS.
         finished: `[B]` bool, whether each response emitted EOS.
+        logits: `[B, T, V]` raw logits that produced each response token (only with `with_details`).
+        hidden: `[B, T, H]` last-layer hidden state that produced each response token (only with
+            `with_details`): the state before the token, what a value head reads.
     """
 
     query_ids: torch.Tensor
@@ -47,6 +50,8 @@ class SampledBatch:
     response_ids: torch.Tensor
     response_mask: torch.Tensor
     finished: torch.Tensor
+    logits: torch.Tensor | None = None
+    hidden: torch.Tensor | None = None
 
 
 def eos_token_ids(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -> list[int]:
@@ -115,11 +120,14 @@ def sample_responses(
     max_new_tokens: int,
     temperature: float,
     top_p: float,
+    with_details: bool = False,
 ) -> SampledBatch:
     """Samples one response per prompt (the caller repeats prompts for K samples).
 
     Sampling uses exactly `temperature` and `top_p` (no top-k, no repetition penalty from the model's own
     generation config), so that log-probabilities recomputed at the same temperature match the sampler.
+    With `with_details`, the per-step logits and last-layer hidden states are kept (PPO reads the behaviour
+    policy's log-probs and its value-head features from them instead of running another forward pass).
     """
     device = next(model.parameters()).device
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
@@ -137,14 +145,23 @@ def sample_responses(
     )
     was_training = model.training
     model.eval()
+    if with_details:
+        settings.return_dict_in_generate = True
+        settings.output_logits = True
+        settings.output_hidden_states = True
     output = model.generate(input_ids=query_ids, attention_mask=query_mask, generation_config=settings)
     model.train(was_training)
+    logits = hidden = None
+    if with_details:
+        logits = torch.stack(output.logits, dim=1).float()
+        hidden = torch.stack([step[-1][:, -1] for step in output.hidden_states], dim=1).float()
+        output = output.sequences
     response_ids = output[:, query_ids.shape[1] :]
     if response_ids.shape[1] == 0:
         response_ids = torch.full((len(prompt_ids), 1), pad_id, dtype=torch.long, device=device)
     mask, finished = response_mask_after_eos(response_ids, eos_ids)
     response_ids = torch.where(mask.bool(), response_ids, torch.full_like(response_ids, pad_id))
-    return SampledBatch(query_ids, query_mask, response_ids, mask, finished)
+    return SampledBatch(query_ids, query_mask, response_ids, mask, finished, logits, hidden)
 
 
 def decode_responses(tokenizer: PreTrainedTokenizerBase, batch: SampledBatch) -> list[GeneratedResponse]:

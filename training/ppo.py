@@ -7,8 +7,9 @@ frozen reference into the rewards, compute GAE advantages (whitened) and returns
 passes of clipped policy and value updates over mini-batches (grad-norm clipped). The first
 `critic_warmup_steps` iterations train only the critic.
 
-The critic is a separate model: the reward model's backbone and scalar head when it scores per token with
-the policy's tokenizer, else the policy's backbone with a new value head.
+The behaviour policy's log-probs (and, for the `head` critic, the value features) come from the generation
+pass itself, so collecting experience costs one extra forward pass (the reference) instead of three. The
+critic is chosen by `PPOConfig.critic_init` (see `training.critic`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import math
 import random
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,8 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from training.checkpoints import atomic_directory, data_hash, write_manifest
 from training.config import PPOConfig
-from training.generation import encode_prompt, sample_responses
+from training.critic import ValueHead, build_critic, disable_dropout
+from training.generation import SampledBatch, encode_prompt, sample_responses
 from training.metrics import (
     MetricsLog,
     ProgressCallback,
@@ -55,90 +57,6 @@ from training.rows import Conversation
 RewardFunction = Callable[[list[Conversation], list[str]], list[float]]
 
 
-class ValueModel(nn.Module):
-    """A transformer backbone with a scalar head: one value per position.
-
-    Args:
-        backbone: a base transformer (no LM / classification head) returning `last_hidden_state`.
-        head: `Linear(hidden, 1)`.
-    """
-
-    def __init__(self, backbone: nn.Module, head: nn.Linear) -> None:
-        super().__init__()
-        self.backbone = backbone
-        self.head = head
-
-    def forward(
-        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, position_ids: torch.Tensor
-    ) -> torch.Tensor:
-        """Values `[B, L]` for ids `[B, L]`."""
-        hidden = self.backbone(
-            input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids, use_cache=False
-        ).last_hidden_state
-        return self.head(hidden).squeeze(-1).float()
-
-
-def _disable_dropout(model: nn.Module) -> None:
-    for module in model.modules():
-        if isinstance(module, nn.Dropout):
-            module.p = 0.0
-
-
-def _same_vocabulary(a: PreTrainedTokenizerBase, b: PreTrainedTokenizerBase) -> bool:
-    return len(a) == len(b) and a.get_vocab() == b.get_vocab()
-
-
-def build_critic(
-    config: PPOConfig,
-    policy: PreTrainedModel,
-    policy_tokenizer: PreTrainedTokenizerBase,
-    reward_model: PreTrainedModel | None,
-    reward_tokenizer: PreTrainedTokenizerBase | None,
-) -> tuple[ValueModel, str]:
-    """Builds the critic (before LoRA is applied to the policy) and says where it came from.
-
-    Returns:
-        The critic and `"reward"` or `"policy"`.
-    """
-    per_token_rm = (
-        reward_model is not None
-        and reward_tokenizer is not None
-        and isinstance(getattr(reward_model, "score", None), nn.Linear)
-        and _same_vocabulary(policy_tokenizer, reward_tokenizer)
-    )
-    if config.critic_init == "reward" and not per_token_rm:
-        raise ValueError(
-            "critic_init='reward' needs a decoder reward model with a per-token score head and the policy's "
-            "tokenizer; use critic_init='auto' or 'policy'"
-        )
-    if per_token_rm and config.critic_init != "policy":
-        assert reward_model is not None
-        critic = ValueModel(copy.deepcopy(reward_model.base_model), copy.deepcopy(reward_model.score))
-        source = "reward"
-    else:
-        backbone = copy.deepcopy(policy.base_model)
-        hidden = policy.config.get_text_config().hidden_size
-        head = nn.Linear(hidden, 1, bias=True)
-        nn.init.zeros_(head.weight)
-        nn.init.zeros_(head.bias)
-        critic = ValueModel(backbone, head)
-        source = "policy"
-    critic.to(next(policy.parameters()).device)
-    critic.requires_grad_(True)  # the reward model was frozen before its copy was taken
-    if config.lora:
-        from peft import LoraConfig, get_peft_model
-
-        lora = LoraConfig(
-            r=config.lora_r,
-            lora_alpha=config.lora_alpha,
-            lora_dropout=config.lora_dropout,
-            target_modules="all-linear",
-        )
-        critic.backbone = get_peft_model(critic.backbone, lora)
-    _disable_dropout(critic)
-    return critic, source
-
-
 def _position_ids(attention_mask: torch.Tensor) -> torch.Tensor:
     return (attention_mask.long().cumsum(-1) - 1).clamp(min=0)
 
@@ -146,20 +64,17 @@ def _position_ids(attention_mask: torch.Tensor) -> torch.Tensor:
 class _Batch:
     """One iteration's experience; every tensor is `[B, ...]` on the training device."""
 
-    def __init__(
-        self,
-        query_ids: torch.Tensor,
-        query_mask: torch.Tensor,
-        response_ids: torch.Tensor,
-        mask: torch.Tensor,
-    ):
+    def __init__(self, sampled: SampledBatch) -> None:
         # Trim columns that are padding in every row (common left padding, trailing after every EOS).
-        first = int(query_mask.any(dim=0).float().argmax())
-        width = max(int(mask.sum(dim=1).max()), 1)
-        self.query_ids = query_ids[:, first:]
-        self.query_mask = query_mask[:, first:]
-        self.response_ids = response_ids[:, :width]
-        self.mask = mask[:, :width]
+        first = int(sampled.query_mask.any(dim=0).float().argmax())
+        width = max(int(sampled.response_mask.sum(dim=1).max()), 1)
+        self.query_ids = sampled.query_ids[:, first:]
+        self.query_mask = sampled.query_mask[:, first:]
+        self.response_ids = sampled.response_ids[:, :width]
+        self.mask = sampled.response_mask[:, :width]
+        assert sampled.logits is not None and sampled.hidden is not None, "sample with with_details=True"
+        self.generation_logits = sampled.logits[:, :width]
+        self.generation_hidden = sampled.hidden[:, :width]
         self.logprobs = torch.empty(0)
         self.ref_logprobs = torch.empty(0)
         self.values = torch.empty(0)
@@ -178,19 +93,27 @@ class _Batch:
         return ids, attention, _position_ids(attention), query_ids.shape[1]
 
 
-def _response_logits(
-    model: nn.Module, batch: _Batch, rows: torch.Tensor | slice, temperature: float
-) -> tuple[torch.Tensor, torch.Tensor]:
+def _response_forward(
+    model: nn.Module, batch: _Batch, rows: torch.Tensor | slice, temperature: float, *, hidden: bool = False
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """Temperature-scaled logits `[b, T, V]` predicting each response token, the labels `[b, T]`, and with
+    `hidden` the last-layer states `[b, T, H]` those logits were read from."""
     ids, attention, positions, query_len = batch.inputs(rows)
-    logits = model(input_ids=ids, attention_mask=attention, position_ids=positions, use_cache=False).logits
+    output = model(
+        input_ids=ids,
+        attention_mask=attention,
+        position_ids=positions,
+        use_cache=False,
+        output_hidden_states=hidden,
+    )
     width = batch.response_ids.shape[1]
-    logits = logits[:, query_len - 1 : query_len - 1 + width].float()
-    if temperature > 0:
-        logits = logits / temperature
-    return logits, batch.response_ids[rows]
+    window = slice(query_len - 1, query_len - 1 + width)
+    logits = output.logits[:, window].float() / temperature
+    states = output.hidden_states[-1][:, window] if hidden else None
+    return logits, batch.response_ids[rows], states
 
 
-def _response_values(critic: ValueModel, batch: _Batch, rows: torch.Tensor | slice) -> torch.Tensor:
+def _response_values(critic: nn.Module, batch: _Batch, rows: torch.Tensor | slice) -> torch.Tensor:
     ids, attention, positions, query_len = batch.inputs(rows)
     values = critic(ids, attention, positions)
     width = batch.response_ids.shape[1]
@@ -289,7 +212,8 @@ def train_ppo(
         reward_model, reward_tokenizer = load_reward_model(reward_ref, models_dir=models_dir, device=device)
         reward_model.requires_grad_(False)
     critic, critic_source = build_critic(config, policy, tokenizer, reward_model, reward_tokenizer)
-    _disable_dropout(policy)
+    value_head = critic if isinstance(critic, ValueHead) else None
+    disable_dropout(policy)
 
     frozen_reference: nn.Module | None = None
     if config.lora:
@@ -342,10 +266,9 @@ def train_ppo(
                     max_new_tokens=config.max_new_tokens,
                     temperature=config.temperature,
                     top_p=config.top_p,
+                    with_details=True,
                 )
-                batch = _Batch(
-                    sampled.query_ids, sampled.query_mask, sampled.response_ids, sampled.response_mask
-                )
+                batch = _Batch(sampled)
                 lengths = batch.mask.sum(dim=1)
                 texts = [
                     tokenizer.decode(
@@ -378,18 +301,26 @@ def train_ppo(
                     final_scores = penalised.clamp(-config.reward_clip, config.reward_clip)
 
                 with torch.no_grad():
-                    logprobs, ref_logprobs, values = [], [], []
+                    # The behaviour policy's log-probs come from the sampling pass itself.
+                    batch.logprobs = logprobs_of_labels(
+                        batch.generation_logits / config.temperature, batch.response_ids
+                    )
+                    ref_logprobs, values = [], []
                     for start in range(0, len(chosen), config.mini_batch_size):
                         rows = slice(start, start + config.mini_batch_size)
-                        logits, labels = _response_logits(policy, batch, rows, config.temperature)
-                        logprobs.append(logprobs_of_labels(logits, labels))
                         with _reference(policy, frozen_reference) as reference:
-                            ref_logits, _ = _response_logits(reference, batch, rows, config.temperature)
+                            ref_logits, labels, _ = _response_forward(
+                                reference, batch, rows, config.temperature
+                            )
                         ref_logprobs.append(logprobs_of_labels(ref_logits, labels))
-                        values.append(_response_values(critic, batch, rows))
-                    batch.logprobs = torch.cat(logprobs)
+                        if value_head is None:
+                            values.append(_response_values(critic, batch, rows))
                     batch.ref_logprobs = torch.cat(ref_logprobs)
-                    batch.values = torch.cat(values).float()
+                    if value_head is not None:
+                        batch.values = value_head(batch.generation_hidden)
+                    else:
+                        batch.values = torch.cat(values).float()
+                    batch.generation_logits = batch.generation_hidden = torch.empty(0)  # free memory
                     rewards, kl = kl_penalized_rewards(
                         final_scores, batch.logprobs, batch.ref_logprobs, batch.mask, config.kl_coef
                     )
@@ -421,8 +352,13 @@ def train_ppo(
                     for start in range(0, len(chosen), config.mini_batch_size):
                         rows_t = order[start : start + config.mini_batch_size].to(device)
                         mask = batch.mask[rows_t]
+                        states = None
+                        if not actor_frozen or value_head is not None:
+                            with nullcontext() if not actor_frozen else torch.no_grad():
+                                logits, labels, states = _response_forward(
+                                    policy, batch, rows_t, config.temperature, hidden=value_head is not None
+                                )
                         if not actor_frozen:
-                            logits, labels = _response_logits(policy, batch, rows_t, config.temperature)
                             new_logprobs = logprobs_of_labels(logits, labels)
                             pg_loss, clipfrac, approx_kl = clipped_policy_loss(
                                 new_logprobs,
@@ -446,7 +382,11 @@ def train_ppo(
                             stats["clipfrac"].append(clipfrac.item())
                             stats["approx_kl"].append(approx_kl.item())
                             trained_tokens += int(mask.sum())
-                        new_values = _response_values(critic, batch, rows_t)
+                        if value_head is not None:
+                            assert states is not None
+                            new_values = value_head(states)
+                        else:
+                            new_values = _response_values(critic, batch, rows_t)
                         vf_loss, vf_clipfrac = clipped_value_loss(
                             new_values,
                             batch.values[rows_t],
@@ -519,4 +459,4 @@ def train_ppo(
     return metrics
 
 
-__all__ = ["RewardFunction", "ValueModel", "build_critic", "train_ppo"]
+__all__ = ["RewardFunction", "train_ppo"]

@@ -50,7 +50,7 @@ def test_ppo_raises_the_reward_with_bounded_kl(models_dir, tmp_path):
     assert rows[1]["actor_frozen"] is False and 0 <= rows[1]["clipfrac"] <= 1
     for key in ("reward_normalized", "approx_kl", "value_loss", "vf_clipfrac", "entropy", "response_length"):
         assert key in rows[-1]
-    assert metrics["critic_init"] == "policy"
+    assert metrics["critic_init"] == "head"  # a reward function cannot seed a critic
     assert is_complete(tmp_path / "policy") and read_manifest(tmp_path / "policy")["kind"] == "policy"
     # The saved policy is a model reference that generates text with more vowels than the start.
     config_g = GenerationConfig(per_prompt=4, max_new_tokens=16, temperature=1.0, top_p=1.0, seed=3)
@@ -94,7 +94,9 @@ def test_ppo_cancellation_stops_cleanly(models_dir, tmp_path):
     seen = []
     with pytest.raises(TrainingCancelled):
         train_ppo(
-            PPOConfig(steps=50, prompts_per_step=2, max_new_tokens=4, mini_batch_size=2),
+            PPOConfig(
+                steps=50, prompts_per_step=2, max_new_tokens=4, mini_batch_size=2, critic_init="policy"
+            ),
             "tiny-causal-lm",
             vowel_reward,
             PROMPTS,
@@ -105,3 +107,28 @@ def test_ppo_cancellation_stops_cleanly(models_dir, tmp_path):
         )
     assert len(seen) == 2
     assert list(tmp_path.iterdir()) == []  # no output, no temporary left behind
+
+
+def test_sampling_log_probs_match_a_full_forward_pass(models_dir):
+    # PPO takes the behaviour policy's log-probs and value features from generation; a full forward over
+    # left-padded prompts of different lengths (the training pass) must agree with them.
+    import torch
+
+    from training.generation import encode_prompt, sample_responses
+    from training.models import load_causal_lm
+    from training.ppo import _Batch, _response_forward
+    from training.ppo_math import logprobs_of_labels, masked_mean
+
+    model, tokenizer = load_causal_lm("tiny-causal-lm", models_dir=models_dir)
+    torch.manual_seed(0)
+    prompts = [encode_prompt(tokenizer, p, 64) for p in (PROMPTS[0], [{"role": "user", "content": "x" * 30}])]
+    sampled = sample_responses(
+        model, tokenizer, prompts, max_new_tokens=10, temperature=0.7, top_p=1.0, with_details=True
+    )
+    batch = _Batch(sampled)
+    from_generation = logprobs_of_labels(batch.generation_logits / 0.7, batch.response_ids)
+    logits, labels, hidden = _response_forward(model, batch, slice(None), 0.7, hidden=True)
+    recomputed = logprobs_of_labels(logits, labels)
+    diff = (from_generation - recomputed).abs()
+    assert masked_mean(diff, batch.mask).item() < 1e-4
+    assert (hidden - batch.generation_hidden).abs()[batch.mask.bool()].max().item() < 1e-3
