@@ -347,10 +347,12 @@ def comparison_records(
     comparisons_sql, responses_sql, annotations_sql = _scans(filters, full)
     with transaction.atomic():
         with connection.cursor() as setup:
-            # Cost estimates of big scans make the planner JIT-compile, which took longer than the query;
-            # and every row will be read, so plan for the whole result, not for the first 10 % of it.
+            # Cost estimates of big scans make the planner JIT-compile, which took longer than the query.
+            # The default cursor_tuple_fraction (plan for a fast start) is kept on purpose: it picks index
+            # walks in comparison order whose cost follows the project, where whole-result plans sorted
+            # seq scans of every project's rows (measured with a 100k project beside a 1M one).
             setup.execute("SET LOCAL jit = off")
-            setup.execute("SET LOCAL cursor_tuple_fraction = 1.0")
+            setup.execute("SET LOCAL work_mem = '32MB'")
         with (
             connection.chunked_cursor() as comparisons,
             connection.chunked_cursor() as responses,
