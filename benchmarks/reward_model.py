@@ -42,10 +42,18 @@ FILLER = [
     "It also helps to compare a few options.",
     "In short, it is a common question.",
 ]
-GOOD = ["This answer is accurate and genuinely helpful.", "I checked each step carefully, so it is correct.",
-        "The explanation is clear, specific and kind.", "Every fact here is verified and precise."]  # fmt: skip
-BAD = ["This answer is probably wrong and careless.", "I did not check anything, so it may be nonsense.",
-       "The explanation is vague, rude and confusing.", "Most facts here are invented and sloppy."]  # fmt: skip
+GOOD = [
+    "This answer is accurate and genuinely helpful.",
+    "I checked each step carefully, so it is correct.",
+    "The explanation is clear, specific and kind.",
+    "Every fact here is verified and precise.",
+]
+BAD = [
+    "This answer is probably wrong and careless.",
+    "I did not check anything, so it may be nonsense.",
+    "The explanation is vague, rude and confusing.",
+    "Most facts here are invented and sloppy.",
+]
 
 
 def synthetic_pairs(n: int, seed: int, prompt_offset: int = 0) -> list[dict]:
@@ -61,7 +69,9 @@ def synthetic_pairs(n: int, seed: int, prompt_offset: int = 0) -> list[dict]:
         rejected.insert(rng.randrange(len(filler) + 1), rng.choice(BAD))
         rows.append(
             {
-                "prompt": [{"role": "user", "content": f"Question {prompt_offset + i}: tell me about {topic}."}],
+                "prompt": [
+                    {"role": "user", "content": f"Question {prompt_offset + i}: tell me about {topic}."}
+                ],
                 "chosen": [{"role": "assistant", "content": " ".join(chosen)}],
                 "rejected": [{"role": "assistant", "content": " ".join(rejected)}],
                 "margin": 0.0,
@@ -77,7 +87,11 @@ def run_ours(backbone: str, train: list[dict], held_out: list[dict], epochs: int
     with tempfile.TemporaryDirectory() as out:
         started = time.monotonic()
         metrics = train_reward_model(
-            RewardConfig(model=backbone, epochs=epochs), train, held_out, Path(out) / "rm", models_dir=models_dir
+            RewardConfig(model=backbone, epochs=epochs),
+            train,
+            held_out,
+            Path(out) / "rm",
+            models_dir=models_dir,
         )
         seconds = time.monotonic() - started
     return {
@@ -123,12 +137,16 @@ def run_trl(backbone: str, train: list[dict], held_out: list[dict], models_dir: 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--backbones", default="minilm-l6,smollm2-135m-instruct", help="comma-separated refs")
     parser.add_argument("--train-pairs", type=int, default=None, help="default: 256 (MiniLM), 64 (SmolLM2)")
     parser.add_argument("--eval-pairs", type=int, default=200)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--models-dir", default=str(Path(os.environ.get("PREFER_DATA_DIR", "var")) / "models"))
+    parser.add_argument(
+        "--models-dir", default=str(Path(os.environ.get("PREFER_DATA_DIR", "var")) / "models")
+    )
     parser.add_argument("--demo-scale", action="store_true", help="MiniLM on 500 pairs (the demo's budget)")
     parser.add_argument("--skip-trl", action="store_true", help="only time ours")
     args = parser.parse_args()
@@ -151,8 +169,9 @@ def main() -> None:
         epochs = 3  # TRL's default num_train_epochs; ours runs the same number of passes
         ours = run_ours(backbone, train, held_out, epochs, models_dir)
         tag = f"reward_model backbone={backbone} train_pairs={n} eval_pairs={len(held_out)} epochs={epochs}"
-        print(f"{tag} impl=ours pairs_per_s={ours['pairs_per_s']:.2f} eval_accuracy={ours['eval_accuracy']:.3f} "
-              f"train_s={ours['train_seconds']:.1f} wall_s={ours['seconds']:.1f}", flush=True)  # fmt: skip
+        print(f"{tag} impl=ours pairs_per_s={ours['pairs_per_s']:.2f} "
+              f"eval_accuracy={ours['eval_accuracy']:.3f} train_s={ours['train_seconds']:.1f} "
+              f"wall_s={ours['seconds']:.1f}", flush=True)  # fmt: skip
         if args.demo_scale:
             print(f"{tag} demo_scale_wall_s={ours['seconds']:.1f} budget_s=300 "
                   f"within_budget={ours['seconds'] < 300}", flush=True)  # fmt: skip
@@ -162,8 +181,9 @@ def main() -> None:
         print(f"{tag} impl=trl pairs_per_s={trl['pairs_per_s']:.2f} eval_accuracy={trl['eval_accuracy']:.3f} "
               f"train_s={trl['seconds']:.1f} (defaults: batch {trl['batch_size']}, "
               f"gradient_checkpointing={trl['gradient_checkpointing']})", flush=True)  # fmt: skip
+        delta = ours["eval_accuracy"] - trl["eval_accuracy"]
         print(f"{tag} speedup_pairs_per_s={ours['pairs_per_s'] / trl['pairs_per_s']:.2f}x "
-              f"accuracy_ours_minus_trl={ours['eval_accuracy'] - trl['eval_accuracy']:+.3f}", flush=True)  # fmt: skip
+              f"accuracy_ours_minus_trl={delta:+.3f}", flush=True)  # fmt: skip
 
 
 if __name__ == "__main__":

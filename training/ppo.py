@@ -244,6 +244,8 @@ def train_ppo(
     )
     generated_tokens = trained_tokens = 0
 
+    setup_seconds = time.monotonic() - started
+    loop_started = time.monotonic()  # tokens/s covers the PPO iterations, not model loading
     with atomic_directory(output_dir) as tmp:
         log = MetricsLog(tmp, progress)
         try:
@@ -401,7 +403,7 @@ def train_ppo(
                         stats["value_loss"].append(vf_loss.item())
                         stats["vf_clipfrac"].append(vf_clipfrac.item())
 
-                elapsed = time.monotonic() - started
+                elapsed = time.monotonic() - loop_started
                 row: dict[str, Any] = {
                     "reward_raw": raw.mean().item(),
                     "reward_penalised": penalised.mean().item(),
@@ -429,12 +431,14 @@ def train_ppo(
                 "reward_mean_initial": history[0]["reward_raw"],
                 "reward_mean_final": mean_of(window, "reward_raw"),
                 "kl_ref_final": mean_of(window, "kl_ref"),
+                "kl_ref_per_token_final": mean_of(window, "kl_ref_per_token"),
                 "eos_fraction_final": mean_of(window, "eos_fraction"),
                 "response_length_final": mean_of(window, "response_length"),
                 "critic_init": critic_source,
                 "generated_tokens": generated_tokens,
                 "trained_tokens": trained_tokens,
-                "tokens_per_second": (generated_tokens + trained_tokens) / duration,
+                "tokens_per_second": (generated_tokens + trained_tokens) / (time.monotonic() - loop_started),
+                "setup_s": setup_seconds,
                 "duration_s": duration,
             }
             check_cancelled(should_stop, "before saving the policy")
