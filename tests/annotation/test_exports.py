@@ -288,3 +288,16 @@ def test_cli_errors(labelled):
         call_command("export_preferences", project.slug, "--min-annotations", "0")
     with pytest.raises(CommandError, match="need --output"):
         call_command("export_preferences", project.slug, "--parquet")
+
+
+def test_fast_raw_lines_equal_the_encoded_raw_rows(labelled):
+    from annotation.formats.exports import ndjson_line, raw_lines, raw_rows
+    from annotation.selectors.consensus import comparison_records
+
+    project, *_ = labelled
+    records = list(comparison_records(project=project, full=True))
+    assert sum(len(record.annotations) for record in records) == 6
+    for record in records:
+        assert list(raw_lines(record, annotator_pseudonym)) == [
+            ndjson_line(row) for row in raw_rows(record, annotator_pseudonym)
+        ]
