@@ -131,7 +131,7 @@
   let lastBeat = 0;
   let beating = false;
   let lastActivity = Date.now();
-  let done = 0;
+  let done = null; // unknown until the first task arrives
 
   const sessionKey = `prefer:session:${cfg.user}:${cfg.slug}`;
   let sessionCount = Number(sessionStorage.getItem(sessionKey)) || 0;
@@ -320,7 +320,7 @@
   }
 
   function renderCounters() {
-    ui.done.textContent = String(done);
+    ui.done.textContent = done === null ? "–" : String(done);
     ui.session.textContent = String(sessionCount);
   }
 
@@ -395,6 +395,7 @@
       nodes.push(wrap);
     });
     ui.conversation.replaceChildren(...nodes);
+    ui.conversation.classList.toggle("is-single", messages.length === 1);
     ui.turnCount.textContent = messages.length > 1 ? t("turns", { n: messages.length }) : "";
   }
 
@@ -707,7 +708,7 @@
         sessionStorage.setItem(sessionKey, String(sessionCount));
         if (data && data.next) showTask(data.next, t("saved.next"));
         else {
-          done += status === 201 ? 1 : 0;
+          if (done !== null && status === 201) done += 1;
           showEmpty(t("saved.last"));
         }
       } else if (status === 409 || status === 404) {

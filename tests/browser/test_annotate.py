@@ -47,6 +47,7 @@ def test_annotator_completes_three_comparisons_with_the_keyboard(page, live_serv
     page.keyboard.press("3")
     page.keyboard.press("Enter")
     fourth = wait_for_task(page, other_than=third)
+    shot(page, "annotate-after-submit-1280")
 
     # The fourth comparison arrived in the same document: no navigation happened.
     assert page.evaluate("window.__sameDocument") == "still here"
