@@ -15,7 +15,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from annotation.api import serializers as s
-from annotation.models import Membership, Role
+from annotation.models import Role
 from annotation.selectors.access import (
     comparison_for_user,
     is_site_admin,
@@ -64,9 +64,7 @@ class ProjectListView(APIView):
     @extend_schema(responses={200: s.ProjectSerializer(many=True)})
     def get(self, request: Request) -> Response:
         projects = list(projects_for_user(user=request.user).select_related("current_policy"))
-        roles = dict(Membership.objects.filter(user=request.user).values_list("project_id", "role"))
-        if is_site_admin(request.user):
-            roles = {p.pk: Role.ADMIN for p in projects}
+        roles = {p.pk: p.my_role for p in projects}
         return Response(s.ProjectSerializer(projects, many=True, context={"roles": roles}).data)
 
     @extend_schema(request=s.ProjectCreateSerializer, responses={201: s.ProjectSerializer, **ERRORS})

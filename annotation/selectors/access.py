@@ -1,7 +1,7 @@
 """Who may see what: every project query goes through here, scoped to the user's memberships."""
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import F, OuterRef, QuerySet, Subquery, Value
 
 from annotation.models import Comparison, Membership, Project, Role
 from annotation.services.errors import NotFound, PermissionDenied
@@ -14,11 +14,15 @@ def is_site_admin(user: AbstractBaseUser | AnonymousUser) -> bool:
 
 
 def projects_for_user(*, user: AbstractBaseUser) -> QuerySet[Project]:
-    """Projects the user may see: all for site admins, else those they are a member of."""
-    projects = Project.objects.all()
-    if not is_site_admin(user):
-        projects = projects.filter(memberships__user=user)
-    return projects.order_by("slug")
+    """Projects the user may see (all for site admins, else those they are a member of), each annotated
+    with `my_role`."""
+    if is_site_admin(user):
+        return Project.objects.annotate(my_role=Value(Role.ADMIN.value)).order_by("slug")
+    return (
+        Project.objects.filter(memberships__user=user)
+        .annotate(my_role=F("memberships__role"))
+        .order_by("slug")
+    )
 
 
 def role_in_project(*, user: AbstractBaseUser, project: Project) -> str | None:
