@@ -12,9 +12,10 @@ no database, so each format is testable on hand-made records and shared by the A
   annotator's pseudonym (never a user id or name).
 """
 
-import json
 from collections.abc import Callable, Iterator
 from typing import Any
+
+import orjson
 
 from annotation.selectors.consensus import ComparisonRecord, Consensus
 
@@ -112,13 +113,14 @@ def format_rows(
     return builder(record, consensus, min_agreement)
 
 
-_encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-_encode = _encoder.encode
+def _encode(obj: Any) -> str:
+    # orjson: compact, UTF-8, key order as built; several times faster than json, which bounded exports.
+    return orjson.dumps(obj).decode()
 
 
 def ndjson_line(row: dict[str, Any]) -> bytes:
     """One row as a line of NDJSON: compact, UTF-8, key order as built (so equal data gives equal bytes)."""
-    return (_encode(row) + "\n").encode()
+    return orjson.dumps(row, option=orjson.OPT_APPEND_NEWLINE)
 
 
 def raw_lines(record: ComparisonRecord, pseudonym: Callable[[int], str]) -> Iterator[bytes]:
@@ -207,7 +209,7 @@ def parquet_batches(
     emitted = False
     for row in rows:
         if fmt == "raw":
-            row = {**row, "ratings": _encoder.encode(row["ratings"])}
+            row = {**row, "ratings": _encode(row["ratings"])}
         batch.append(row)
         if len(batch) >= batch_rows:
             yield pa.Table.from_pylist(batch, schema=schema)
