@@ -16,6 +16,7 @@ from annotation.rendering import render_markdown
 from annotation.selectors.access import project_for_user, projects_for_user
 from annotation.selectors.projects import project_overview
 from annotation.selectors.rounds import round_for_user, rounds_dashboard
+from annotation.selectors.stats import project_stats
 from annotation.services.errors import ApplicationError, NotFound, PermissionDenied
 from annotation.services.rounds import round_cancel, round_launch
 
@@ -61,6 +62,7 @@ def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
             "project": project,
             "overview": project_overview(project=project),
             "panel": rounds_dashboard(project=project),
+            "stats": project_stats(project=project, include_usernames=True),
         },
     )
 
