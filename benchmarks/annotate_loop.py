@@ -14,7 +14,6 @@ import argparse
 import http.client
 import json
 import os
-import subprocess
 import sys
 import threading
 import time
@@ -24,35 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-
-def _bench_database_url() -> str:
-    import dj_database_url
-
-    url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/prefer")
-    parsed = dj_database_url.parse(url)
-    name = parsed["NAME"] + "_bench"
-    base, _, query = url.partition("?")
-    base = base.rsplit("/", 1)[0] + "/" + name
-    return base + ("?" + query if query else "")
-
-
-def _ensure_database(url: str) -> None:
-    import dj_database_url
-    import psycopg
-
-    parsed = dj_database_url.parse(url)
-    conninfo = {
-        "dbname": "postgres",
-        "user": parsed["USER"] or None,
-        "host": parsed["HOST"] or None,
-        "port": parsed["PORT"] or None,
-        "password": parsed["PASSWORD"] or None,
-    }
-    with psycopg.connect(**{k: v for k, v in conninfo.items() if v}, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [parsed["NAME"]]).fetchone()
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{parsed["NAME"]}"')
-
+from benchmarks.serving import bench_database_url, ensure_database, start_gunicorn
 
 SEED_SQL = """
 WITH p AS (
@@ -106,40 +77,6 @@ def _percentile(values: list[float], q: float) -> float:
         return float("nan")
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_server(workers: int, threads: int) -> tuple[subprocess.Popen, int]:
-    """gunicorn serving config.wsgi on loopback, as in production (DEBUG off)."""
-    port = _free_port()
-    env = {**os.environ, "DJANGO_DEBUG": "0", "DB_CONN_MAX_AGE": "600"}
-    server = subprocess.Popen(
-        [
-            sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{port}",
-            "--workers", str(workers), "--threads", str(threads), "--worker-class", "gthread",
-            "--log-level", "warning", "--keep-alive", "30",
-        ],
-        cwd=Path(__file__).resolve().parent.parent,
-        env=env,
-    )  # fmt: skip
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/login/")
-            if conn.getresponse().status == 200:
-                return server, port
-        except OSError:
-            time.sleep(0.3)
-    server.kill()
-    raise RuntimeError("gunicorn did not start")
 
 
 def run_level(project, port: int, annotators: int, seconds: float, combined: bool) -> dict:  # type: ignore[no-untyped-def]
@@ -257,8 +194,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
     args = parser.parse_args()
 
-    url = _bench_database_url()
-    _ensure_database(url)
+    url = bench_database_url()
+    ensure_database(url)
     os.environ["DATABASE_URL"] = url
     import django
 
@@ -273,7 +210,7 @@ def main() -> None:
         f"# annotate loop: {os.cpu_count()} CPUs, Postgres at "
         f"{settings.DATABASES['default']['HOST'] or 'socket'}"
     )
-    server, port = start_server(args.workers, args.threads)
+    server, port = start_gunicorn(workers=args.workers, threads=args.threads)
     print(f"# gunicorn gthread workers={args.workers} threads={args.threads}, clients over loopback HTTP")
     try:
         for n in args.comparisons:

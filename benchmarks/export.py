@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-from benchmarks.annotate_loop import _bench_database_url, _ensure_database, _free_port
+from benchmarks.serving import bench_database_url, ensure_database, start_gunicorn
 
 ANNOTATORS = 20
 
@@ -118,29 +118,8 @@ def admin_token() -> str:
 
 
 def start_server() -> tuple[subprocess.Popen, int]:
-    """One gunicorn worker process (so "the serving process" is one RSS to watch), DEBUG off."""
-    port = _free_port()
-    env = {**os.environ, "DJANGO_DEBUG": "0", "DB_CONN_MAX_AGE": "600"}
-    server = subprocess.Popen(
-        [
-            sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{port}",
-            "--workers", "1", "--worker-class", "gthread", "--threads", "2", "--timeout", "600",
-            "--log-level", "warning",
-        ],
-        cwd=Path(__file__).resolve().parent.parent,
-        env=env,
-    )  # fmt: skip
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/login/")
-            if conn.getresponse().status == 200:
-                return server, port
-        except OSError:
-            time.sleep(0.3)
-    server.kill()
-    raise RuntimeError("gunicorn did not start")
+    """One gunicorn worker process (so "the serving process" is one RSS to watch)."""
+    return start_gunicorn(workers=1, threads=2, timeout=600)
 
 
 def stream_once(port: int, token: str, slug: str, fmt: str, worker_pid: int) -> dict:
@@ -200,8 +179,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1, help="streams per size and format (best is kept)")
     args = parser.parse_args()
 
-    url = _bench_database_url()
-    _ensure_database(url)
+    url = bench_database_url()
+    ensure_database(url)
     os.environ["DATABASE_URL"] = url
     import django
 

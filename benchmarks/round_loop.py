@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from benchmarks.annotate_loop import _bench_database_url, _ensure_database
+from benchmarks.serving import bench_database_url, ensure_database
 
 TOPICS = [
     "a sourdough starter", "binary search", "the water cycle", "a job interview", "compound interest",
@@ -60,8 +60,8 @@ def main() -> None:
     parser.add_argument("--config", default="{}", help="round config JSON (default: the production defaults)")
     args = parser.parse_args()
 
-    url = _bench_database_url()
-    _ensure_database(url)
+    url = bench_database_url()
+    ensure_database(url)
     os.environ["DATABASE_URL"] = url
     import django
 
