@@ -23,6 +23,11 @@ class ApplicationError(Exception):
         if status is not None:
             self.status = status
 
+    @property
+    def text(self) -> str:
+        """One line for a terminal: `field: message`."""
+        return f"{self.field}: {self.message}" if self.field else self.message
+
 
 class NotFound(ApplicationError):
     status = 404

@@ -22,5 +22,5 @@ class Command(BaseCommand):
                 project=project, username=str(options["username"]), role=str(options["role"])
             )
         except ApplicationError as exc:
-            raise CommandError(f"{exc.field}: {exc.message}" if exc.field else exc.message) from exc
+            raise CommandError(exc.text) from exc
         self.stdout.write(self.style.SUCCESS(f"{options['username']} is {membership.role} of {project.slug}"))

@@ -39,7 +39,7 @@ class Command(BaseCommand):
                 guidelines=guidelines,
             )
         except ApplicationError as exc:
-            raise CommandError(f"{exc.field}: {exc.message}" if exc.field else exc.message) from exc
+            raise CommandError(exc.text) from exc
         self.stdout.write(
             self.style.SUCCESS(f"created project {project.slug} (policy v1: {options['policy']})")
         )

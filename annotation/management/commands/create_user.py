@@ -28,6 +28,6 @@ class Command(BaseCommand):
                 username=str(options["username"]), password=str(password), is_admin=bool(options["admin"])
             )
         except ApplicationError as exc:
-            raise CommandError(f"{exc.field}: {exc.message}" if exc.field else exc.message) from exc
+            raise CommandError(exc.text) from exc
         kind = "admin" if options["admin"] else "user"
         self.stdout.write(self.style.SUCCESS(f"created {kind} {user.get_username()}"))

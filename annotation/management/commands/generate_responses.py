@@ -30,7 +30,7 @@ class Command(BaseCommand):
                 limit=int(options["limit"]),  # type: ignore[arg-type]
             )
         except ApplicationError as exc:
-            raise CommandError(f"{exc.field}: {exc.message}" if exc.field else exc.message) from exc
+            raise CommandError(exc.text) from exc
         self.stdout.write(
             self.style.SUCCESS(f"created {len(comparisons)} comparisons from {project.current_policy}")
         )

@@ -54,7 +54,7 @@ class Command(BaseCommand):
         try:
             return round_launch(project=project, kind=kind, config=config, trigger="cli")
         except ApplicationError as exc:
-            raise CommandError(f"{exc.field}: {exc.message}" if exc.field else exc.message) from exc
+            raise CommandError(exc.text) from exc
 
     def _follow(self, round_id: int) -> None:
         last = None

@@ -46,7 +46,7 @@ class Command(BaseCommand):
                 self.stderr.write(f"prompts.jsonl: {error}")
             raise CommandError(exc.message) from exc
         except ApplicationError as exc:
-            raise CommandError(f"{exc.field}: {exc.message}" if exc.field else exc.message) from exc
+            raise CommandError(exc.text) from exc
 
         slug = result.project.slug
         if options["generate"]:
