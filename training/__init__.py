@@ -54,8 +54,9 @@ Public API
   "pairs"}` (acceptance check: new RM not worse than the last accepted one on the eval split).
 - `training.ppo.train_ppo(config: PPOConfig, policy_ref, reward_ref, prompts, output_dir, *, models_dir,
   ptx_conversations=None, progress=None, should_stop=None) -> dict` with `reward_mean_initial`,
-  `reward_mean_final`, `kl_ref_final`, `eos_fraction_final`, `tokens_per_second`, ...; `reward_ref` may
-  also be a function `(prompts, texts) -> scores`.
+  `reward_mean_final`, `kl_ref_final` (per response), `kl_ref_per_token_final`, `eos_fraction_final`,
+  `critic_init`, `tokens_per_second`, ...; `reward_ref` may also be a function `(prompts, texts) -> scores`.
+  The critic is chosen by `PPOConfig.critic_init` (see `training.critic`).
 - `training.dpo.train_dpo(config: DPOConfig, policy_ref, train_rows, output_dir, *, models_dir,
   progress=None, should_stop=None) -> dict` with `loss_final`, `reward_margin_final`, `accuracy_final`.
 - `training.evaluation.win_rate(reward_ref, policy_a, policy_b, prompts, *, models_dir, generation=None)
