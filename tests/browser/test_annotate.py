@@ -249,6 +249,7 @@ def test_heartbeat_that_finds_the_lease_lost_moves_on(page, live_server):
     page.clock.fast_forward("01:05")  # the next heartbeat is due
 
     assert wait_for_task(page, other_than=task) != task
+    page.clock.run_for(100)  # the message is drawn on the next animation frame, which the fake clock owns
     assert "went to someone else" in page.locator("#status").inner_text()
     assert page.locator("[data-choice='a']").get_attribute("aria-pressed") == "false"  # a fresh answer
 
