@@ -261,15 +261,24 @@ def train_ppo(
 
                 # 1. Experience: sample, score, log-probs, values.
                 policy.eval()
-                sampled = sample_responses(
-                    policy,
-                    tokenizer,
-                    [encoded_prompts[i] for i in chosen],
-                    max_new_tokens=config.max_new_tokens,
-                    temperature=config.temperature,
-                    top_p=config.top_p,
-                    with_details=True,
-                )
+                if config.lora:
+                    # Unmerged LoRA adds ~200 small matmuls to every decoding step (3x slower sampling on a
+                    # CPU); merged, sampling runs at base-model speed. Unmerged again before the reference
+                    # pass, which needs the adapter-free weights.
+                    policy.merge_adapter()
+                try:
+                    sampled = sample_responses(
+                        policy,
+                        tokenizer,
+                        [encoded_prompts[i] for i in chosen],
+                        max_new_tokens=config.max_new_tokens,
+                        temperature=config.temperature,
+                        top_p=config.top_p,
+                        with_details=True,
+                    )
+                finally:
+                    if config.lora:
+                        policy.unmerge_adapter()
                 batch = _Batch(sampled)
                 lengths = batch.mask.sum(dim=1)
                 texts = [
