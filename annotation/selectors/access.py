@@ -1,9 +1,12 @@
 """Who may see what: every project query goes through here, scoped to the user's memberships."""
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import F, OuterRef, QuerySet, Subquery, Value
+from dataclasses import dataclass
 
-from annotation.models import Comparison, Membership, Project, Role
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import F, JSONField, QuerySet, Value
+
+from annotation.models import Membership, Project, Role
+from annotation.prepared import fetchone, json_value
 from annotation.services.errors import NotFound, PermissionDenied
 
 ROLE_RANK = {Role.ANNOTATOR: 1, Role.REVIEWER: 2, Role.ADMIN: 3}
@@ -31,25 +34,34 @@ def role_in_project(*, user: AbstractBaseUser, project: Project) -> str | None:
     return Membership.objects.filter(project=project, user=user).values_list("role", flat=True).first()
 
 
+_PROJECT_COLUMNS = [field for field in Project._meta.concrete_fields]
+_PROJECT_SELECT = ", ".join(f"p.{field.column}" for field in _PROJECT_COLUMNS)
+_ROLE = "(SELECT m.role FROM annotation_membership m WHERE m.project_id = p.id AND m.user_id = %(user)s)"
+# Every annotator request starts with one of these: prepared, no ORM compilation.
+_PROJECT_BY_SLUG_SQL = f"SELECT {_PROJECT_SELECT}, {_ROLE} FROM annotation_project p WHERE p.slug = %(slug)s"
+_PROJECT_BY_COMPARISON_SQL = (
+    f"SELECT {_PROJECT_SELECT}, {_ROLE} FROM annotation_comparison c "
+    "JOIN annotation_project p ON p.id = c.project_id WHERE c.id = %(comparison)s"
+)
+
+
+def _project_and_role(row: tuple | None, user: AbstractBaseUser) -> tuple[Project | None, str | None]:
+    if row is None:
+        return None, None
+    values = [
+        json_value(value) if isinstance(field, JSONField) else value
+        for field, value in zip(_PROJECT_COLUMNS, row, strict=False)
+    ]
+    project = Project.from_db("default", [field.attname for field in _PROJECT_COLUMNS], values)
+    return project, (Role.ADMIN if is_site_admin(user) else row[-1])
+
+
 def project_for_user(
     *, user: AbstractBaseUser, slug: str, min_role: str = Role.ANNOTATOR
 ) -> tuple[Project, str]:
     """The project and the user's role in it. 404 when the user is not a member (existence is not
     revealed), 403 when the role is too low for what is asked."""
-    # One query: the project with the user's role beside it (this runs on every annotator request).
-    project = (
-        Project.objects.filter(slug=slug)
-        .select_related("current_policy")
-        .annotate(
-            member_role=Subquery(
-                Membership.objects.filter(project=OuterRef("pk"), user_id=user.pk).values("role")[:1]
-            )
-        )
-        .first()
-    )
-    role = None
-    if project is not None:
-        role = Role.ADMIN if is_site_admin(user) else project.member_role
+    project, role = _project_and_role(fetchone(_PROJECT_BY_SLUG_SQL, {"slug": slug, "user": user.pk}), user)
     if project is None or role is None:
         raise NotFound("No such project.")
     if ROLE_RANK[Role(role)] < ROLE_RANK[Role(min_role)]:
@@ -57,18 +69,20 @@ def project_for_user(
     return project, role
 
 
-def comparison_for_user(*, user: AbstractBaseUser, comparison_id: int) -> Comparison:
+@dataclass(frozen=True)
+class TaskAccess:
+    """A task (comparison) the user may work on, with its project and the user's role there. The
+    services lock and read the comparison itself."""
+
+    pk: int
+    project: Project
+    role: str
+
+
+def comparison_for_user(*, user: AbstractBaseUser, comparison_id: int) -> TaskAccess:
     """A comparison of a project the user belongs to (any role), else 404."""
-    comparison = (
-        Comparison.objects.filter(pk=comparison_id)
-        .select_related("project")
-        .annotate(
-            member_role=Subquery(
-                Membership.objects.filter(project=OuterRef("project_id"), user_id=user.pk).values("role")[:1]
-            )
-        )
-        .first()
-    )
-    if comparison is None or (comparison.member_role is None and not is_site_admin(user)):
+    row = fetchone(_PROJECT_BY_COMPARISON_SQL, {"comparison": comparison_id, "user": user.pk})
+    project, role = _project_and_role(row, user)
+    if project is None or role is None:
         raise NotFound("No such task.")
-    return comparison
+    return TaskAccess(pk=comparison_id, project=project, role=role)

@@ -5,20 +5,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import transaction
 from django.utils import timezone
+from psycopg.errors import UniqueViolation
+from psycopg.types.json import Jsonb
 
-from annotation.models import (
-    Annotation,
-    Assignment,
-    AssignmentState,
-    Comparison,
-    ComparisonItem,
-    ComparisonStatus,
-    Project,
-    Strength,
-)
+from annotation.models import Strength
+from annotation.prepared import fetchone, json_value
 from annotation.services.assignment import comparison_has_room
 from annotation.services.errors import ApplicationError, Conflict, NotFound
 
@@ -50,12 +43,13 @@ def _parse_ranking(ranking: Any, public_to_id: dict[str, int], all_bad: bool) ->
     return [[public_to_id[str(rid)] for rid in group] for group in ranking]
 
 
-def _parse_ratings(ratings: Any, public_to_id: dict[str, int], project: Project) -> dict[str, dict[str, int]]:
+def _parse_ratings(
+    ratings: Any, public_to_id: dict[str, int], axes: set[str], scale_max: int
+) -> dict[str, dict[str, int]]:
     if ratings in (None, {}):
         return {}
     if not isinstance(ratings, dict):
         raise ApplicationError("must be an object {response_id: {axis: score}}", field="ratings")
-    axes = set(project.rating_axes)
     parsed: dict[str, dict[str, int]] = {}
     for rid, scores in ratings.items():
         if str(rid) not in public_to_id:
@@ -68,14 +62,8 @@ def _parse_ratings(ratings: Any, public_to_id: dict[str, int], project: Project)
                 raise ApplicationError(
                     f"unknown axis {axis!r}; this project rates {sorted(axes)}", field="ratings"
                 )
-            if (
-                isinstance(score, bool)
-                or not isinstance(score, int)
-                or not 1 <= score <= project.rating_scale_max
-            ):
-                raise ApplicationError(
-                    f"score for {axis} must be an integer 1..{project.rating_scale_max}", field="ratings"
-                )
+            if isinstance(score, bool) or not isinstance(score, int) or not 1 <= score <= scale_max:
+                raise ApplicationError(f"score for {axis} must be an integer 1..{scale_max}", field="ratings")
             clean[axis] = score
         if clean:
             parsed[str(public_to_id[str(rid)])] = clean
@@ -84,7 +72,9 @@ def _parse_ratings(ratings: Any, public_to_id: dict[str, int], project: Project)
 
 def _validate(
     *,
-    comparison: Comparison,
+    public_to_id: dict[str, int],
+    axes: set[str],
+    scale_max: int,
     ranking: Any,
     strength: Any,
     all_bad: Any,
@@ -94,10 +84,6 @@ def _validate(
 ) -> dict[str, Any]:
     if not isinstance(all_bad, bool):
         raise ApplicationError("must be true or false", field="all_bad")
-    items = list(
-        ComparisonItem.objects.filter(comparison=comparison).values_list("response__public_id", "response_id")
-    )
-    public_to_id = {str(public): rid for public, rid in items}
     groups = _parse_ranking(ranking, public_to_id, all_bad)
     strength = strength or ""
     if strength not in ("", *Strength.values):
@@ -116,23 +102,67 @@ def _validate(
         "ranking": groups,
         "strength": strength,
         "all_bad": all_bad,
-        "ratings": _parse_ratings(ratings, public_to_id, comparison.project),
+        "ratings": _parse_ratings(ratings, public_to_id, axes, scale_max),
         "rationale": rationale.strip(),
         "time_spent_ms": time_spent_ms,
     }
 
 
-def _existing(user: AbstractBaseUser, client_token: str, comparison_id: int) -> SubmitResult | None:
-    found = (
-        Annotation.objects.filter(annotator_id=user.pk, client_token=client_token)
-        .values_list("id", "comparison_id")
-        .first()
-    )
+# The submit path runs once per comparison an annotator finishes: a handful of prepared statements.
+# 1. Lock the comparison (every capacity change happens under this lock) and read what validation needs.
+_LOCK_SQL = """
+SELECT c.project_id, c.is_gold, c.annotations_wanted, p.rating_axes, p.rating_scale_max,
+       (SELECT json_agg(json_build_array(r.public_id, r.id)) FROM annotation_comparisonitem ci
+          JOIN annotation_response r ON r.id = ci.response_id WHERE ci.comparison_id = c.id)
+FROM annotation_comparison c JOIN annotation_project p ON p.id = c.project_id
+WHERE c.id = %(comparison)s
+FOR UPDATE OF c
+"""
+# 2. A fresh statement after the lock, so that a retry racing its original sees the original's commit.
+_STATE_SQL = """
+SELECT (SELECT json_build_array(a.id, a.comparison_id) FROM annotation_annotation a
+         WHERE a.annotator_id = %(user)s AND a.client_token = %(token)s),
+       (SELECT a.id FROM annotation_annotation a
+         WHERE a.comparison_id = %(comparison)s AND a.annotator_id = %(user)s AND a.is_live),
+       (SELECT s.state = 'leased' AND s.leased_until > %(now)s FROM annotation_assignment s
+         WHERE s.comparison_id = %(comparison)s AND s.annotator_id = %(user)s)
+"""
+_SUPERSEDE_SQL = "UPDATE annotation_annotation SET is_live = false WHERE id = %(id)s RETURNING id"
+_INSERT_SQL = """
+INSERT INTO annotation_annotation
+    (comparison_id, annotator_id, project_id, ranking, strength, all_bad, ratings, rationale, time_spent_ms,
+     client_token, supersedes_id, is_live, created_at)
+VALUES (%(comparison)s, %(user)s, %(project)s, %(ranking)s, %(strength)s, %(all_bad)s, %(ratings)s,
+        %(rationale)s, %(time_spent_ms)s, %(token)s, %(supersedes)s, true, %(now)s)
+RETURNING id
+"""
+_SUBMITTED_SQL = """
+INSERT INTO annotation_assignment
+    (comparison_id, annotator_id, project_id, state, leased_until, skip_reason, created_at, updated_at)
+VALUES (%(comparison)s, %(user)s, %(project)s, 'submitted', %(now)s, '', %(now)s, %(now)s)
+ON CONFLICT (comparison_id, annotator_id) DO UPDATE
+    SET state = 'submitted', leased_until = EXCLUDED.leased_until, updated_at = EXCLUDED.updated_at
+RETURNING id
+"""
+_COUNT_SQL = """
+UPDATE annotation_comparison SET
+    annotations_received = annotations_received + 1,
+    status = CASE WHEN NOT is_gold AND annotations_received + 1 >= annotations_wanted THEN 'complete'
+                  ELSE status END,
+    completed_at = CASE WHEN NOT is_gold AND annotations_received + 1 >= annotations_wanted THEN %(now)s
+                        ELSE completed_at END
+WHERE id = %(comparison)s
+RETURNING id
+"""
+
+
+def _previous(found: Any, comparison_id: int) -> SubmitResult | None:
     if found is None:
         return None
-    if found[1] != comparison_id:
+    annotation_id, found_comparison = json_value(found)
+    if found_comparison != comparison_id:
         raise Conflict("This client_token was already used for another task.", field="client_token")
-    return SubmitResult(annotation_id=found[0], created=False)
+    return SubmitResult(annotation_id=annotation_id, created=False)
 
 
 def annotation_submit(
@@ -154,21 +184,20 @@ def annotation_submit(
             "is required: a string of 1..64 characters, unique per submission", field="client_token"
         )
     with transaction.atomic():
-        # Every write that changes a comparison's capacity happens under this row lock.
-        comparison = (
-            Comparison.objects.select_for_update(of=("self",))
-            .select_related("project")
-            .filter(pk=comparison_id)
-            .first()
-        )
-        if comparison is None:
+        locked = fetchone(_LOCK_SQL, {"comparison": comparison_id})
+        if locked is None:
             raise NotFound("No such task.")
-        # Checked under the lock, so a retry racing its original sees the original's commit.
-        previous = _existing(user, client_token, comparison_id)
+        project_id, _is_gold, _wanted, axes, scale_max, items = locked
+        now = timezone.now()
+        keys = {"comparison": comparison_id, "user": user.pk, "token": client_token, "now": now}
+        found, live_id, holds_live_lease = fetchone(_STATE_SQL, keys) or (None, None, None)
+        previous = _previous(found, comparison_id)
         if previous is not None:
             return previous
         fields = _validate(
-            comparison=comparison,
+            public_to_id={str(public): rid for public, rid in json_value(items) or []},
+            axes=set(json_value(axes)),
+            scale_max=scale_max,
             ranking=ranking,
             strength=strength,
             all_bad=all_bad,
@@ -176,57 +205,30 @@ def annotation_submit(
             rationale=rationale,
             time_spent_ms=time_spent_ms,
         )
-        live = (
-            Annotation.objects.select_for_update()
-            .filter(comparison=comparison, annotator_id=user.pk, is_live=True)
-            .first()
-        )
-        now = timezone.now()
-        if live is None:
-            assignment = Assignment.objects.filter(comparison=comparison, annotator_id=user.pk).first()
-            holds_live_lease = (
-                assignment is not None
-                and assignment.state == AssignmentState.LEASED
-                and assignment.leased_until > now
-            )
-            if not holds_live_lease and not comparison_has_room(
-                comparison_id=comparison.pk, user_id=user.pk, now=now
-            ):
-                raise Conflict("This task is already complete and you hold no lease on it.", code="task_full")
+        no_claim = live_id is None and not holds_live_lease
+        if no_claim and not comparison_has_room(comparison_id=comparison_id, user_id=user.pk, now=now):
+            raise Conflict("This task is already complete and you hold no lease on it.", code="task_full")
+        if live_id is not None:
+            fetchone(_SUPERSEDE_SQL, {"id": live_id})
         try:
-            with transaction.atomic(savepoint=False):
-                if live is not None:
-                    live.is_live = False
-                    live.save(update_fields=["is_live"])
-                annotation = Annotation.objects.create(
-                    comparison=comparison,
-                    annotator_id=user.pk,
-                    project_id=comparison.project_id,
-                    client_token=client_token,
-                    supersedes=live,
-                    is_live=True,
+            row = fetchone(
+                _INSERT_SQL,
+                {
+                    **keys,
                     **fields,
-                )
-        except IntegrityError as exc:
-            raise Conflict("This client_token was already used.", field="client_token") from exc
-        if live is None:
-            Assignment.objects.update_or_create(
-                comparison=comparison,
-                annotator_id=user.pk,
-                defaults={
-                    "state": AssignmentState.SUBMITTED,
-                    "project_id": comparison.project_id,
-                    "leased_until": now,
+                    "project": project_id,
+                    "ranking": Jsonb(fields["ranking"]),
+                    "ratings": Jsonb(fields["ratings"]),
+                    "supersedes": live_id,
                 },
             )
-            received = comparison.annotations_received + 1
-            complete = not comparison.is_gold and received >= comparison.annotations_wanted
-            Comparison.objects.filter(pk=comparison.pk).update(
-                annotations_received=F("annotations_received") + 1,
-                status=ComparisonStatus.COMPLETE if complete else comparison.status,
-                completed_at=now if complete else comparison.completed_at,
-            )
-    return SubmitResult(annotation_id=annotation.pk, created=True)
+        except UniqueViolation as exc:
+            raise Conflict("This client_token was already used.", field="client_token") from exc
+        if live_id is None:  # a correction is not a second vote
+            fetchone(_SUBMITTED_SQL, {**keys, "project": project_id})
+            fetchone(_COUNT_SQL, keys)
+    assert row is not None
+    return SubmitResult(annotation_id=row[0], created=True)
 
 
 def new_client_token() -> str:

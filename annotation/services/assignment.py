@@ -17,6 +17,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from annotation.models import Assignment, AssignmentState, Comparison, Project
+from annotation.prepared import fetchone
 from annotation.services.errors import Conflict, NotFound
 
 MAX_CANDIDATES = 25
@@ -64,28 +65,21 @@ class Lease:
     leased_until: datetime
 
 
+_LIVE_LEASE_SQL = """
+SELECT id, comparison_id, leased_until FROM annotation_assignment
+WHERE annotator_id = %(user)s AND project_id = %(project)s AND state = 'leased' AND leased_until > %(now)s
+ORDER BY id LIMIT 1
+"""
+
+
 def _live_lease(*, user_id: int, project_id: int, now: datetime) -> Lease | None:
-    row = (
-        Assignment.objects.filter(
-            annotator_id=user_id, project_id=project_id, state=AssignmentState.LEASED, leased_until__gt=now
-        )
-        .order_by("id")
-        .values_list("id", "comparison_id", "leased_until")
-        .first()
-    )
+    row = fetchone(_LIVE_LEASE_SQL, {"user": user_id, "project": project_id, "now": now})
     return Lease(*row) if row else None
-
-
-def _fetchone(sql: str, params: dict[str, object]) -> tuple | None:
-    """Run a hot-path statement as a server-side prepared statement on Django's connection (same
-    transaction): Django binds parameters client-side, which makes Postgres plan these joins on every call."""
-    connection.ensure_connection()
-    return connection.connection.execute(sql, params, prepare=True).fetchone()
 
 
 def comparison_has_room(*, comparison_id: int, user_id: int, now: datetime) -> bool:
     """Whether user may still add an annotation to the comparison. Call with the comparison row locked."""
-    row = _fetchone(_HAS_ROOM_SQL, {"comparison": comparison_id, "user": user_id, "now": now})
+    row = fetchone(_HAS_ROOM_SQL, {"comparison": comparison_id, "user": user_id, "now": now})
     return bool(row and row[0])
 
 
