@@ -9,6 +9,7 @@ sees every lease committed before, which is what keeps the overlap exact under c
 """
 
 import random
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -21,6 +22,7 @@ from annotation.prepared import fetchone
 from annotation.services.errors import Conflict, NotFound
 
 MAX_CANDIDATES = 25
+LOCKED_RETRIES = 8
 
 # Ordinary items: capacity-limited by overlap. Gold items: every annotator gets each once.
 _CANDIDATE_SQL = """
@@ -38,6 +40,7 @@ ORDER BY c.id
 LIMIT 1
 FOR UPDATE OF c SKIP LOCKED
 """
+_CANDIDATE_PEEK_SQL = _CANDIDATE_SQL.replace("FOR UPDATE OF c SKIP LOCKED", "")
 
 _HAS_ROOM_SQL = """
 SELECT c.status = 'open' AND (c.is_gold OR c.annotations_received + (
@@ -93,34 +96,31 @@ def _relax_durability() -> None:
 def _take(*, project: Project, user_id: int, gold: bool, now: datetime) -> Lease | None:
     until = now + timedelta(seconds=project.lease_seconds)
     excluded: list[int] = []
-    with connection.cursor() as cursor:
-        for _ in range(MAX_CANDIDATES):
-            cursor.execute(
-                _CANDIDATE_SQL,
-                {"project": project.pk, "gold": gold, "user": user_id, "now": now, "excluded": excluded},
-            )
-            row = cursor.fetchone()
-            if row is None:
-                return None
-            comparison_id = row[0]
-            if not comparison_has_room(comparison_id=comparison_id, user_id=user_id, now=now):
-                excluded.append(comparison_id)  # filled by a lease committed after our snapshot
+    params = {"project": project.pk, "gold": gold, "user": user_id, "now": now}
+    locked_retries = 0
+    for _ in range(MAX_CANDIDATES):
+        row = fetchone(_CANDIDATE_SQL, {**params, "excluded": excluded})
+        if row is None:
+            # Nothing unlocked. A candidate locked for a moment by another annotator's lease or submission
+            # is not "nothing left": look without locking and, if one is there, try again shortly. (No
+            # blocking wait: this may run in the same transaction as a submission, and two of those waiting
+            # on each other's rows would deadlock.)
+            if locked_retries < LOCKED_RETRIES and fetchone(
+                _CANDIDATE_PEEK_SQL, {**params, "excluded": excluded}
+            ):
+                locked_retries += 1
+                time.sleep(0.005 * locked_retries)
                 continue
-            cursor.execute(
-                _LEASE_SQL,
-                {
-                    "comparison": comparison_id,
-                    "user": user_id,
-                    "project": project.pk,
-                    "until": until,
-                    "now": now,
-                },
-            )
-            leased = cursor.fetchone()
-            if leased is None:  # submitted or skipped meanwhile by this same user in another tab
-                excluded.append(comparison_id)
-                continue
-            return Lease(assignment_id=leased[0], comparison_id=comparison_id, leased_until=until)
+            return None
+        comparison_id = row[0]
+        if not comparison_has_room(comparison_id=comparison_id, user_id=user_id, now=now):
+            excluded.append(comparison_id)  # filled by a lease committed after our snapshot
+            continue
+        leased = fetchone(_LEASE_SQL, {**params, "comparison": comparison_id, "until": until})
+        if leased is None:  # submitted or skipped meanwhile by this same user in another tab
+            excluded.append(comparison_id)
+            continue
+        return Lease(assignment_id=leased[0], comparison_id=comparison_id, leased_until=until)
     return None
 
 
