@@ -22,7 +22,7 @@ from annotation.prepared import fetchone
 from annotation.services.errors import Conflict, NotFound
 
 MAX_CANDIDATES = 25
-LOCKED_RETRIES = 8
+LOCKED_RETRIES = 20  # up to ~1 s in all: locks are held for milliseconds, but a busy machine stretches them
 
 # Ordinary items: capacity-limited by overlap. Gold items: every annotator gets each once.
 _CANDIDATE_SQL = """
