@@ -76,7 +76,7 @@ def run_ours(
     config = PPOConfig(
         steps=steps,
         prompts_per_step=8,
-        mini_batch_size=8,
+        mini_batch_size=4,
         max_new_tokens=new_tokens,
         lora=True,
         learning_rate=1e-4,

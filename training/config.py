@@ -229,7 +229,8 @@ class PPOConfig(_ConfigBase):
     cliprange_value: float = 0.2
     vf_coef: float = 0.5
     ppo_epochs: int = 1
-    mini_batch_size: int = 8
+    # Two mini-batches per batch: the second is taken off-policy, so the ratio clip does real work.
+    mini_batch_size: int = 4
     max_grad_norm: float = 1.0
     normalize_reward: bool = True
     reward_clip: float = 5.0
@@ -258,6 +259,14 @@ class PPOConfig(_ConfigBase):
             raise ConfigError("PPOConfig.temperature: PPO samples; it must be > 0")
         if self.critic_warmup_steps < 0:
             raise ConfigError("PPOConfig.critic_warmup_steps: must be >= 0")
+        for name in ("gamma", "lam"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ConfigError(f"PPOConfig.{name}: must be in [0, 1]")
+        if not 0.0 < self.top_p <= 1.0:
+            raise ConfigError("PPOConfig.top_p: must be in (0, 1]")
+        self._require_positive("cliprange", "cliprange_value", "reward_clip", "max_grad_norm")
+        if self.kl_coef < 0 or self.missing_eos_penalty < 0 or self.ptx_coef < 0:
+            raise ConfigError("PPOConfig.kl_coef, missing_eos_penalty and ptx_coef: must be >= 0")
 
 
 @dataclass

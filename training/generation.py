@@ -140,6 +140,12 @@ def sample_responses(
         temperature=None if greedy else temperature,
         top_p=None if greedy else top_p,
         top_k=None if greedy else 0,
+        # Neutral values set explicitly: an unset field would be filled from the model's own
+        # generation_config (a repetition penalty there would make the sampler differ from the log-probs).
+        repetition_penalty=1.0,
+        no_repeat_ngram_size=0,
+        min_new_tokens=0,
+        typical_p=1.0,
         eos_token_id=eos_ids,
         pad_token_id=pad_id,
     )

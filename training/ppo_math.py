@@ -154,6 +154,9 @@ def clipped_value_loss(
     return loss, clipfrac.detach()
 
 
+STD_FLOOR = 1e-3
+
+
 class RunningMoments:
     """Running mean and standard deviation of a stream of scalars (parallel/Chan update, population var)."""
 
@@ -186,6 +189,10 @@ class RunningMoments:
         self.count = total
 
     def normalize(self, values: torch.Tensor, clip: float | None = None) -> torch.Tensor:
-        """`(values - mean) / std`, clipped to `[-clip, clip]` when `clip` is given."""
-        normalized = (values - self.mean) / (self.std + 1e-8)
+        """`(values - mean) / max(std, 1e-3)`, clipped to `[-clip, clip]` when `clip` is given.
+
+        The floor keeps a stream that has so far been constant (a rule-based reward, say) from blowing the
+        first different value up to the clip.
+        """
+        normalized = (values - self.mean) / max(self.std, STD_FLOOR)
         return normalized.clamp(-clip, clip) if clip is not None else normalized
