@@ -11,6 +11,47 @@ TOP_LEVEL_KEYS = {"id", "prompt", "messages", "responses", "split", "metadata"}
 SPLITS = ("train", "eval")
 MAX_ID_LENGTH = 255
 MAX_MODEL_NAME_LENGTH = 255
+MAX_METADATA_BYTES = 64 * 1024
+
+
+class _NonFiniteNumber(ValueError):
+    """JSON's NaN/Infinity extensions: Python accepts them, Postgres jsonb does not."""
+
+
+def _refuse_constant(name: str) -> None:
+    raise _NonFiniteNumber(name)
+
+
+def _text_problem(value: str) -> str | None:
+    """Why a string can't be stored as Postgres text/jsonb, or None when it can."""
+    if "\x00" in value:
+        return "contains a NUL character"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "contains an unpaired surrogate (not valid Unicode)"
+    return None
+
+
+def _metadata_problem(value: Any, path: str = "metadata") -> tuple[str, str] | None:
+    """The first (field, message) in a metadata tree that jsonb would refuse, or None."""
+    if isinstance(value, str):
+        problem = _text_problem(value)
+        return (path, problem) if problem else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            problem = _text_problem(key)
+            if problem:
+                return (path, f"a key {problem}")
+            found = _metadata_problem(item, f"{path}.{key}")
+            if found:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _metadata_problem(item, f"{path}[{index}]")
+            if found:
+                return found
+    return None
 
 
 @dataclass(frozen=True)
@@ -58,17 +99,13 @@ def _check_text(value: Any, field_name: str, errors: _LineErrors, max_text_bytes
     if not value.strip():
         errors.add(field_name, "must not be empty")
         return None
-    if "\x00" in value:
-        errors.add(field_name, "contains a NUL character")
-        return None
     size = len(value.encode("utf-8", errors="surrogatepass"))
     if size > max_text_bytes:
         errors.add(field_name, f"is {size} bytes, over the limit of {max_text_bytes} bytes")
         return None
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        errors.add(field_name, "contains an unpaired surrogate (not valid Unicode)")
+    problem = _text_problem(value)
+    if problem:
+        errors.add(field_name, problem)
         return None
     return value
 
@@ -125,8 +162,9 @@ def _parse_responses(
                 f"{where}.model", f"must be a non-empty string of at most {MAX_MODEL_NAME_LENGTH} chars"
             )
             continue
-        if "\x00" in model:
-            errors.add(f"{where}.model", "contains a NUL character")
+        problem = _text_problem(model)
+        if problem:
+            errors.add(f"{where}.model", problem)
             continue
         if text is not None:
             responses.append(ImportedResponse(text=text, model=model.strip()))
@@ -153,8 +191,10 @@ def _parse_object(
         external_id = str(raw_id).strip()
         if not external_id:
             errors.add("id", "must not be empty")
-        elif len(external_id) > MAX_ID_LENGTH or "\x00" in external_id:
-            errors.add("id", f"must be at most {MAX_ID_LENGTH} characters without NUL")
+        elif len(external_id) > MAX_ID_LENGTH:
+            errors.add("id", f"must be at most {MAX_ID_LENGTH} characters")
+        elif id_problem := _text_problem(external_id):
+            errors.add("id", id_problem)
     messages: list[dict[str, str]] | None = None
     if "prompt" in obj and "messages" in obj:
         errors.add("prompt", "give either prompt or messages, not both")
@@ -171,8 +211,10 @@ def _parse_object(
     metadata = obj.get("metadata", {})
     if not isinstance(metadata, dict):
         errors.add("metadata", "must be an object")
-    elif "\x00" in json.dumps(metadata):
-        errors.add("metadata", "contains a NUL character")
+    elif metadata_problem := _metadata_problem(metadata):
+        errors.add(*metadata_problem)
+    elif len(json.dumps(metadata, ensure_ascii=False).encode()) > MAX_METADATA_BYTES:
+        errors.add("metadata", f"is over the limit of {MAX_METADATA_BYTES} bytes")
     responses: list[ImportedResponse] | None = []
     if "responses" in obj:
         responses = _parse_responses(obj["responses"], errors, max_text_bytes, responses_needed)
@@ -215,9 +257,17 @@ def parse_prompts_jsonl(
         if not text.strip():
             continue
         try:
-            obj = json.loads(text)
+            obj = json.loads(text, parse_constant=_refuse_constant)
         except json.JSONDecodeError as exc:
             line_errors.add("(line)", f"invalid JSON: {exc.msg} at column {exc.colno}")
+            errors.extend(line_errors.items)
+            continue
+        except _NonFiniteNumber as exc:
+            line_errors.add("(line)", f"invalid JSON: {exc} is not a JSON number")
+            errors.extend(line_errors.items)
+            continue
+        except RecursionError:
+            line_errors.add("(line)", "invalid JSON: nested too deeply")
             errors.extend(line_errors.items)
             continue
         row = _parse_object(

@@ -1,6 +1,6 @@
 """Importing prompts (and pre-generated responses) from the JSONL format of DESIGN section 7."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -34,10 +34,25 @@ class ImportRejected(ApplicationError):
         self.errors = errors
 
 
+def _within_limit(lines: Iterable[bytes], limit: int) -> Iterator[bytes]:
+    total = 0
+    for line in lines:
+        total += len(line)
+        if total > limit:
+            raise ApplicationError(
+                f"the file is over the import limit of {limit} bytes (PREFER_MAX_IMPORT_BYTES); split it",
+                field="file",
+                code="import_too_large",
+            )
+        yield line
+
+
 def prompts_import(*, project: Project, lines: Iterable[bytes]) -> ImportResult:
     """Validate every line, then write all of it or nothing; ids already in the project are skipped."""
     rows, errors = parse_prompts_jsonl(
-        lines, responses_needed=project.responses_per_task, max_text_bytes=settings.PREFER_MAX_TEXT_BYTES
+        _within_limit(lines, settings.PREFER_MAX_IMPORT_BYTES),
+        responses_needed=project.responses_per_task,
+        max_text_bytes=settings.PREFER_MAX_TEXT_BYTES,
     )
     if errors:
         raise ImportRejected(errors)

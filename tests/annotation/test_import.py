@@ -108,6 +108,15 @@ def test_more_responses_than_needed_cover_every_response(project):
         (b'{"id": "x", "prompt": "q", "split": "test"}', "split", "train, eval"),
         (b'{"id": "x", "prompt": "q", "colour": "blue"}', "colour", "unknown field"),
         (b"[1, 2]", "(line)", "JSON object"),
+        # Values Python's json accepts but Postgres jsonb/text would refuse (a 500 before the check).
+        (b'{"id": "x", "prompt": "q", "metadata": {"a": ["\\u0000"]}}', "metadata.a[0]", "NUL"),
+        (b'{"id": "x", "prompt": "q", "metadata": {"\\u0000": 1}}', "metadata", "a key contains a NUL"),
+        (b'{"id": "x", "prompt": "q", "metadata": {"score": NaN}}', "(line)", "NaN is not a JSON number"),
+        (b'{"id": "x", "prompt": "q", "metadata": {"s": "\\ud800"}}', "metadata.s", "unpaired surrogate"),
+        (b'{"id": "\\udfff", "prompt": "q"}', "id", "unpaired surrogate"),
+        (b'{"id": "x", "prompt": "\\ud83d"}', "prompt", "unpaired surrogate"),
+        (b'{"id": "x", "prompt": "q", "metadata": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "(line)",
+         "nested too deeply"),  # fmt: skip
     ],
 )
 def test_invalid_line_is_named_and_nothing_written(project, raw, field, fragment):
@@ -127,6 +136,15 @@ def test_text_over_limit_is_refused(project, settings):
     with pytest.raises(ImportRejected) as excinfo:
         prompts_import(project=project, lines=lines(data))
     assert "1200 bytes, over the limit of 1000" in str(excinfo.value.errors[0])
+
+
+def test_file_over_the_import_limit_is_refused(project, settings):
+    settings.PREFER_MAX_IMPORT_BYTES = 100
+    data = jsonl(*({"id": f"q{i}", "prompt": "a question"} for i in range(10)))
+    with pytest.raises(ApplicationError) as excinfo:
+        prompts_import(project=project, lines=lines(data))
+    assert excinfo.value.field == "file" and "over the import limit of 100 bytes" in excinfo.value.message
+    assert nothing_written(project)
 
 
 def test_every_error_reported_and_duplicate_ids_in_file(project):
