@@ -210,7 +210,7 @@ def consensus_of(record: ComparisonRecord) -> Consensus:
                     if is_top_pair
                     else DEFAULT_MARGIN
                 )
-            outcome = _plurality([vote for _, vote in votes])
+            outcome = plurality([vote for _, vote in votes])
             pair_votes.append(PairVotes(first, second, tuple(votes), outcome))
             if outcome in (FIRST, SECOND) and not all_bad:
                 agreeing = margins[outcome]
@@ -227,7 +227,8 @@ def consensus_of(record: ComparisonRecord) -> Consensus:
     return Consensus(record.id, n, all_bad, pairs, pair_votes)
 
 
-def _plurality(votes: Sequence[str]) -> str | None:
+def plurality(votes: Sequence[str]) -> str | None:
+    """The unique most common vote, None when there is none (no votes, or a tie for the most)."""
     if not votes:
         return None
     counts = {FIRST: 0, SECOND: 0, TIE: 0}

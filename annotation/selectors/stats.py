@@ -17,7 +17,7 @@ from django.db.models.functions import TruncDay, TruncHour
 from django.utils import timezone
 
 from annotation.models import Annotation, Comparison, ComparisonStatus, Project
-from annotation.selectors.consensus import PreferenceFilters, project_consensus
+from annotation.selectors.consensus import PreferenceFilters, plurality, project_consensus
 from annotation.selectors.pseudonyms import annotator_pseudonym
 
 HOURS = 48
@@ -98,14 +98,19 @@ def _agreement(project: Project) -> tuple[dict[str, Any], dict[int, tuple[int, i
         for pair in consensus.pair_votes:
             if len(pair.votes) < 2:
                 continue
-            units.append([vote for _, vote in pair.votes])
-            if pair.outcome is None:
-                continue  # no consensus to agree with
-            for annotator_id, vote in pair.votes:
-                agreed[annotator_id][0] += vote == pair.outcome
+            values = [vote for _, vote in pair.votes]
+            units.append(values)
+            if pair.outcome is not None:
+                matching_votes += values.count(pair.outcome)
+                total_votes += len(values)
+            # Leave-one-out: each vote against the plurality of the OTHER votes, so an annotator's own vote
+            # never counts towards the consensus it is scored on. Skipped when the others have no plurality.
+            for index, (annotator_id, vote) in enumerate(pair.votes):
+                others = plurality(values[:index] + values[index + 1 :])
+                if others is None:
+                    continue
+                agreed[annotator_id][0] += vote == others
                 agreed[annotator_id][1] += 1
-                matching_votes += vote == pair.outcome
-                total_votes += 1
     alpha = krippendorff_alpha_nominal(units)
     summary = {
         "krippendorff_alpha": None if alpha is None else round(alpha, 4),

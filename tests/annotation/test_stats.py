@@ -32,8 +32,10 @@ def scored(db):
     """Three annotators on a pairwise project. Votes per comparison (first/second in display order):
     c0: alice F, bob F; c1: alice F, bob S; c2: alice S, bob S, carol tie; c3: alice only (corrected once).
     Units (>= 2 votes): [F,F], [F,S], [S,S,T] -> n_F=3, n_S=3, n_T=1, n=7, disagreements 2 + 2 = 4,
-    alpha = 1 - 6 * 4 / (49 - 9 - 9 - 1) = 0.2. Consensus: c0 F, c1 none (even split), c2 S:
-    alice 2/2, bob 2/2, carol 0/1 agree; 4 of 5 votes overall."""
+    alpha = 1 - 6 * 4 / (49 - 9 - 9 - 1) = 0.2. Consensus: c0 F, c1 none (even split), c2 S: 4 of 5 votes
+    overall. Per annotator, each vote against the plurality of the others (leave-one-out): c0 alice F vs F and
+    bob F vs F agree; c1 alice F vs S and bob S vs F disagree; c2 alice and bob face [S, T] (no plurality:
+    skipped), carol T vs S disagrees -> alice 1/2, bob 1/2, carol 0/1."""
     project = ProjectFactory(overlap=3, slug="scored")
     c0, c1, c2, c3 = make_comparisons(project, 4)
     alice, bob, carol = (member(project, username=name) for name in ("alice", "bob", "carol"))
@@ -64,8 +66,8 @@ def test_project_stats_values(scored):
     rows = {row["annotator"]: row for row in stats["annotators"]}
     assert list(rows) == [annotator_pseudonym(u.pk) for u in (alice, bob, carol)]  # most annotations first
     a, b, c = (rows[annotator_pseudonym(u.pk)] for u in (alice, bob, carol))
-    assert (a["annotations"], a["median_time_ms"], a["agreement"], a["agreement_votes"]) == (4, 2500, 1.0, 2)
-    assert (b["annotations"], b["agreement"], b["agreement_votes"]) == (3, 1.0, 2)
+    assert (a["annotations"], a["median_time_ms"], a["agreement"], a["agreement_votes"]) == (4, 2500, 0.5, 2)
+    assert (b["annotations"], b["agreement"], b["agreement_votes"]) == (3, 0.5, 2)
     assert (c["annotations"], c["agreement"], c["agreement_votes"]) == (1, 0.0, 1)
     assert "username" not in a
 
@@ -75,6 +77,22 @@ def test_project_stats_values(scored):
     assert sum(bucket["count"] for bucket in throughput["per_hour"]) == 9 == throughput["peak_hour"]
     starts = [bucket["start"] for bucket in throughput["per_hour"]]
     assert all((later - earlier).total_seconds() == 3600 for earlier, later in itertools.pairwise(starts))
+
+
+def test_annotator_agreement_leaves_the_annotator_out(db):
+    # c: alice F, bob F, carol S. alice and bob each face [F, S] (no plurality: skipped); carol S vs F.
+    # d: everyone F, and each faces [F, F]: all agree. -> alice 1/1, bob 1/1, carol 1/2.
+    # Counting one's own vote would give alice and bob 2/2 and carol 1/2: with overlap 2 every pair would
+    # be 1.0 or skipped, which is what this guards against.
+    project = ProjectFactory(overlap=3)
+    c, d = make_comparisons(project, 2)
+    alice, bob, carol = (member(project, username=name) for name in ("alice", "bob", "carol"))
+    for comparison, orders in ((c, ([0, 1], [0, 1], [1, 0])), (d, ([0, 1], [0, 1], [0, 1]))):
+        for user, order in zip((alice, bob, carol), orders, strict=True):
+            annotate(comparison, user, order=order)
+    rows = {row["annotator"]: row for row in project_stats(project=project)["annotators"]}
+    got = [rows[annotator_pseudonym(user.pk)] for user in (alice, bob, carol)]
+    assert [(row["agreement"], row["agreement_votes"]) for row in got] == [(1.0, 1), (1.0, 1), (0.5, 2)]
 
 
 def test_stats_api_roles_and_pseudonyms(scored, site_admin, outsider):
