@@ -172,6 +172,10 @@ class AnnotationCreateView(APIView):
             body: dict[str, Any] = {"id": result.annotation_id}
             if want_next:
                 body["next"] = _task_or_none(comparison.project, request.user)
+        if want_next and body["next"] is None:
+            # Inside the submission's transaction the lease does not wait for rows others hold for a
+            # moment; out of it, it may (this only runs when the queue looked empty).
+            body["next"] = _task_or_none(comparison.project, request.user)
         return Response(body, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
 
 

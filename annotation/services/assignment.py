@@ -75,7 +75,15 @@ ORDER BY id LIMIT 1
 """
 
 
+# One lease decision at a time per (project, user): two tabs asking at the same moment would otherwise both
+# find no live lease and take two comparisons, one of which blocks a slot until it expires.
+_SERIALISE_SQL = (
+    "SELECT pg_advisory_xact_lock(hashtextextended('prefer-lease:' || %(project)s || ':' || %(user)s, 0))"
+)
+
+
 def _live_lease(*, user_id: int, project_id: int, now: datetime) -> Lease | None:
+    fetchone(_SERIALISE_SQL, {"user": str(user_id), "project": str(project_id)})
     row = fetchone(_LIVE_LEASE_SQL, {"user": user_id, "project": project_id, "now": now})
     return Lease(*row) if row else None
 
@@ -93,7 +101,7 @@ def _relax_durability() -> None:
         cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
-def _take(*, project: Project, user_id: int, gold: bool, now: datetime) -> Lease | None:
+def _take(*, project: Project, user_id: int, gold: bool, now: datetime, wait: bool) -> Lease | None:
     until = now + timedelta(seconds=project.lease_seconds)
     excluded: list[int] = []
     params = {"project": project.pk, "gold": gold, "user": user_id, "now": now}
@@ -103,10 +111,12 @@ def _take(*, project: Project, user_id: int, gold: bool, now: datetime) -> Lease
         if row is None:
             # Nothing unlocked. A candidate locked for a moment by another annotator's lease or submission
             # is not "nothing left": look without locking and, if one is there, try again shortly. (No
-            # blocking wait: this may run in the same transaction as a submission, and two of those waiting
-            # on each other's rows would deadlock.)
-            if locked_retries < LOCKED_RETRIES and fetchone(
-                _CANDIDATE_PEEK_SQL, {**params, "excluded": excluded}
+            # blocking wait, and no wait at all inside a caller's transaction: a submission holds its own
+            # comparison's row, and two of those waiting on each other's rows would both come back empty.)
+            if (
+                wait
+                and locked_retries < LOCKED_RETRIES
+                and fetchone(_CANDIDATE_PEEK_SQL, {**params, "excluded": excluded})
             ):
                 locked_retries += 1
                 time.sleep(0.005 * locked_retries)
@@ -126,7 +136,10 @@ def _take(*, project: Project, user_id: int, gold: bool, now: datetime) -> Lease
 
 def task_lease_next(*, project: Project, user: AbstractBaseUser) -> Lease | None:
     """The user's live lease in the project if any, else a newly leased comparison, else None.
-    Runs inside the caller's transaction when there is one (submit-and-next shares one commit)."""
+
+    Runs inside the caller's transaction when there is one (submit-and-next shares one commit); there it
+    does not wait for candidates that other transactions hold locked, so None may mean "try again after
+    your commit" (the caller does)."""
     now = timezone.now()
     lease_only = not connection.in_atomic_block
     with transaction.atomic(savepoint=False):
@@ -137,7 +150,7 @@ def task_lease_next(*, project: Project, user: AbstractBaseUser) -> Lease | None
             return current
         gold_first = project.gold_rate > 0 and random.random() < project.gold_rate
         for gold in (True, False) if gold_first else (False,):
-            lease = _take(project=project, user_id=user.pk, gold=gold, now=now)
+            lease = _take(project=project, user_id=user.pk, gold=gold, now=now, wait=lease_only)
             if lease is not None:
                 return lease
     return None

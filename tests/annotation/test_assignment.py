@@ -144,8 +144,14 @@ def _hammer(project, users, barrier, leases, errors):
             barrier.wait()
             while (lease := task_lease_next(project=project, user=user)) is not None:
                 leases.append((user.pk, lease.comparison_id))
-                submit(lease.comparison_id, user)
-                # a retry of the same submission must not count twice
+                token = uuid.uuid4().hex
+                first = submit(lease.comparison_id, user, token)
+                retry = submit(lease.comparison_id, user, token)  # a retried request must not count twice
+                assert (first.created, retry.created, retry.annotation_id) == (
+                    True,
+                    False,
+                    first.annotation_id,
+                )
         except Exception as exc:  # pragma: no cover - surfaced by the assertion below
             errors.append(exc)
         finally:
@@ -177,3 +183,72 @@ def test_concurrent_annotators_never_collide(overlap):
         c.annotations_received == overlap and c.status == "complete"
         for c in Comparison.objects.filter(project=project)
     )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_user_asking_twice_at_once_gets_one_lease():
+    project = ProjectFactory(overlap=1)
+    make_comparisons(project, 10)
+    user = member(project, Role.ANNOTATOR)
+    barrier = threading.Barrier(6)
+    got: list[int] = []
+
+    def ask():
+        try:
+            barrier.wait()
+            got.append(task_lease_next(project=project, user=user).comparison_id)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=ask) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert len(got) == 6 and len(set(got)) == 1  # every tab sees the same task
+    assert Assignment.objects.filter(annotator=user, state=AssignmentState.LEASED).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_submit_and_next_through_the_api_under_concurrency():
+    """The page's path: submit with ?next=1 (submission and next lease in one transaction), 8 annotators,
+    overlap 2: every comparison served exactly twice, nobody told "nothing left" while work remained."""
+    from tests.conftest import api_client
+
+    project = ProjectFactory(overlap=2)
+    comparisons = make_comparisons(project, 30)
+    users = [member(project, Role.ANNOTATOR) for _ in range(8)]
+    barrier = threading.Barrier(len(users))
+    served: list[tuple[int, int]] = []
+    errors: list[BaseException] = []
+
+    def work(user):
+        client = api_client(user)
+        try:
+            barrier.wait()
+            response = client.post(f"/api/v1/projects/{project.slug}/tasks/next/")
+            task = response.json() if response.status_code == 200 else None
+            while task is not None:
+                served.append((user.pk, task["id"]))
+                body = {
+                    "ranking": [[r["id"]] for r in task["responses"]],
+                    "strength": "slight",
+                    "client_token": uuid.uuid4().hex,
+                }
+                response = client.post(f"/api/v1/tasks/{task['id']}/annotations/?next=1", body, format="json")
+                assert response.status_code == 201, response.content
+                task = response.json()["next"]
+        except BaseException as exc:  # pragma: no cover - surfaced by the assertion below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=work, args=(user,)) for user in users]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert errors == []
+    assert Counter(cid for _, cid in served) == {c.pk: 2 for c in comparisons}
+    assert len(set(served)) == len(served)
+    assert Annotation.objects.filter(project=project).count() == 60
