@@ -5,14 +5,17 @@ import re
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
+from django.db.models import Case, F, Value, When
+from django.db.models.functions import Coalesce, Greatest, Now
 
-from annotation.models import Membership, PolicyVersion, Project, Role
+from annotation.models import Comparison, ComparisonStatus, Membership, PolicyVersion, Project, Role
 from annotation.services.errors import ApplicationError, Conflict, NotFound
 
 User = get_user_model()
 
 DEFAULT_POLICY = "smollm2-135m-instruct"
 AXIS_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+SLUG_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 EDITABLE_FIELDS = {
     "name",
     "guidelines",
@@ -68,6 +71,11 @@ def project_create(
     lease_seconds: int = 600,
 ) -> Project:
     """Create a project, its first PolicyVersion, and make its creator an admin member."""
+    if not SLUG_RE.fullmatch(slug):
+        raise ApplicationError(
+            "must be 1-64 lowercase letters, digits, '-' or '_', starting with a letter or digit",
+            field="slug",
+        )
     if not 2 <= responses_per_task <= 6:
         raise ApplicationError("must be between 2 and 6", field="responses_per_task")
     if overlap < 1 or overlap > 50:
@@ -118,7 +126,25 @@ def project_update(*, project: Project, **changes: object) -> Project:
     for key, value in changes.items():
         setattr(project, key, value)
     project.save(update_fields=[*changes.keys(), "updated_at"])
+    if "overlap" in changes:
+        _comparisons_follow_overlap(project=project)
     return project
+
+
+def _comparisons_follow_overlap(*, project: Project) -> None:
+    """A new overlap applies to the project's ordinary comparisons: more wanted reopens completed ones,
+    fewer closes those that already have enough (what was received is never taken back)."""
+    Comparison.objects.filter(project=project, is_gold=False).update(
+        annotations_wanted=Greatest(Value(project.overlap), F("annotations_received")),
+        status=Case(
+            When(annotations_received__gte=project.overlap, then=Value(ComparisonStatus.COMPLETE)),
+            default=Value(ComparisonStatus.OPEN),
+        ),
+        completed_at=Case(
+            When(annotations_received__gte=project.overlap, then=Coalesce(F("completed_at"), Now())),
+            default=None,
+        ),
+    )
 
 
 @transaction.atomic
