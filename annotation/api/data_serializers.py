@@ -133,9 +133,11 @@ class AnnotatorStatsSerializer(serializers.Serializer):
     median_time_ms = serializers.FloatField(allow_null=True)
     last_annotation_at = serializers.DateTimeField(allow_null=True)
     agreement = serializers.FloatField(
-        allow_null=True, help_text="Share of this annotator's votes on the consensus"
+        allow_null=True,
+        help_text="Share of this annotator's votes that match the plurality of the other annotators' votes "
+        "(units where the others have no plurality are left out); null if there are none",
     )
-    agreement_votes = serializers.IntegerField()
+    agreement_votes = serializers.IntegerField(help_text="Votes that the agreement above counts")
 
 
 class StatsSerializer(serializers.Serializer):
@@ -147,4 +149,6 @@ class StatsSerializer(serializers.Serializer):
     )
     throughput = ThroughputSerializer()
     agreement = AgreementSerializer()
-    annotators = AnnotatorStatsSerializer(many=True)
+    annotators = AnnotatorStatsSerializer(
+        many=True, required=False, help_text="Per annotator; project admins only (absent for reviewers)"
+    )

@@ -74,8 +74,10 @@ class ProjectStatsView(APIView):
     @extend_schema(
         responses={200: ds.StatsSerializer, **{code: ERRORS[code] for code in (401, 403, 404)}},
         description="Counts, throughput and agreement. Project admins and reviewers; annotators get 403. "
-        "Annotators appear only as pseudonyms.",
+        "The per-annotator section (`annotators`) is for project admins only and is left out for reviewers; "
+        "annotators appear there only as pseudonyms.",
     )
     def get(self, request: Request, slug: str) -> Response:
-        project, _ = project_for_user(user=request.user, slug=slug, min_role=Role.REVIEWER)
-        return Response(ds.StatsSerializer(project_stats(project=project)).data)
+        project, role = project_for_user(user=request.user, slug=slug, min_role=Role.REVIEWER)
+        stats = project_stats(project=project, include_annotators=role == Role.ADMIN)
+        return Response(ds.StatsSerializer(stats).data)

@@ -102,18 +102,46 @@ def test_stats_api_roles_and_pseudonyms(scored, site_admin, outsider):
     assert api_client(alice).get(url).json()["code"] == "permission_denied"
     assert api_client(outsider).get(url).status_code == 404
     assert api_client().get(url).status_code == 401
-    for user in (member(project, Role.REVIEWER), member(project, Role.ADMIN), site_admin):
+
+    # Reviewers: the aggregates, not who annotated what or how well.
+    reviewer = api_client(member(project, Role.REVIEWER)).get(url)
+    assert reviewer.status_code == 200
+    body = reviewer.json()
+    assert "annotators" not in body
+    assert body["agreement"]["krippendorff_alpha"] == 0.2 and body["annotations"]["annotators"] == 3
+    for user in (alice, bob, carol):
+        assert annotator_pseudonym(user.pk) not in reviewer.content.decode()
+
+    for user in (member(project, Role.ADMIN), site_admin):
         response = api_client(user).get(url)
         assert response.status_code == 200
-    body = response.json()
-    assert body["agreement"]["krippendorff_alpha"] == 0.2 and body["median_time_ms"] == 5500
-    assert {row["annotator"] for row in body["annotators"]} == {
-        annotator_pseudonym(u.pk) for u in (alice, bob, carol)
-    }
-    text = response.content.decode()
-    for user in (alice, bob, carol):
-        assert user.username not in text
-    assert "username" not in text and "annotator_id" not in text
+        body = response.json()
+        assert body["agreement"]["krippendorff_alpha"] == 0.2 and body["median_time_ms"] == 5500
+        assert {row["annotator"]: row["agreement"] for row in body["annotators"]} == {
+            annotator_pseudonym(alice.pk): 0.5,
+            annotator_pseudonym(bob.pk): 0.5,
+            annotator_pseudonym(carol.pk): 0.0,
+        }
+        text = response.content.decode()
+        for user in (alice, bob, carol):
+            assert user.username not in text
+        assert "username" not in text and "annotator_id" not in text
+
+
+def test_project_stats_are_cached_until_the_next_annotation(scored):
+    project, (_, bob, _) = scored
+    first = project_stats(project=project)
+    again = project_stats(project=project, include_usernames=True)
+    assert again["generated_at"] == first["generated_at"]  # served from the cache
+    assert [row["username"] for row in again["annotators"]] == ["alice", "bob", "carol"]
+    assert "username" not in first["annotators"][0]
+    assert "annotators" not in project_stats(project=project, include_annotators=False)
+
+    comparison = project.comparisons.order_by("pk").last()  # c3: alice only so far
+    annotate(comparison, bob, order=[1, 0])
+    fresh = project_stats(project=project)
+    assert fresh["generated_at"] > first["generated_at"]  # a new annotation shows at once
+    assert fresh["annotations"]["live"] == 9 and fresh["agreement"]["units"] == 4
 
 
 def test_dashboard_partial_renders_names_for_admins(scored):
