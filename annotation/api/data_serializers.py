@@ -1,5 +1,9 @@
 """Shapes of the data-out endpoints (export rows, stats), for validation of the query and for the schema."""
 
+from typing import Any
+
+from drf_spectacular.serializers import PolymorphicProxySerializerExtension
+from drf_spectacular.utils import PolymorphicProxySerializer
 from rest_framework import serializers
 
 from annotation.formats.exports import FORMATS
@@ -88,6 +92,28 @@ class RawRowSerializer(serializers.Serializer):
     annotator = serializers.CharField(help_text="Stable pseudonym (keyed HMAC); never a user id or name")
     created_at = serializers.DateTimeField()
     comparison_created_at = serializers.DateTimeField()
+
+
+class AnyOfProxySerializer(PolymorphicProxySerializer):
+    """A PolymorphicProxySerializer described with `anyOf` instead of `oneOf`: for shapes that overlap
+    (a trl-standard row is also a valid hh-rlhf row, having `chosen` and `rejected` strings), where oneOf
+    would reject the lines that match more than one."""
+
+
+class AnyOfProxySerializerExtension(PolymorphicProxySerializerExtension):
+    target_class = AnyOfProxySerializer
+    priority = 0  # above drf-spectacular's own PolymorphicProxySerializer extension (-1)
+
+    def map_serializer(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
+        schema = super().map_serializer(auto_schema, direction)
+        return {"anyOf": schema.pop("oneOf"), **schema}
+
+
+EXPORT_ROW = AnyOfProxySerializer(
+    component_name="ExportRow",
+    serializers=[TrlRowSerializer, TrlStandardRowSerializer, HhRlhfRowSerializer, RawRowSerializer],
+    resource_type_field_name=None,
+)
 
 
 class ComparisonCountsSerializer(serializers.Serializer):

@@ -1,7 +1,7 @@
 """Data out (DESIGN section 7): the streamed preference export and the project stats. Thin doors."""
 
 from django.http import StreamingHttpResponse
-from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
@@ -22,17 +22,6 @@ ERRORS = {
     404: OpenApiResponse(ErrorSerializer, description="No such project, or not visible to you"),
 }
 
-EXPORT_ROW = PolymorphicProxySerializer(
-    component_name="ExportRow",
-    serializers=[
-        ds.TrlRowSerializer,
-        ds.TrlStandardRowSerializer,
-        ds.HhRlhfRowSerializer,
-        ds.RawRowSerializer,
-    ],
-    resource_type_field_name=None,
-)
-
 
 class FormatIsAQueryParameter(DefaultContentNegotiation):
     """`?format=` names the export format here, not a DRF renderer; errors are always JSON."""
@@ -49,7 +38,7 @@ class ProjectExportView(APIView):
         parameters=[ds.ExportQuerySerializer],
         responses={
             (200, "application/x-ndjson"): OpenApiResponse(
-                EXPORT_ROW,
+                ds.EXPORT_ROW,
                 description="Newline-delimited JSON, streamed: one object per line, shaped by `format` "
                 "(trl, trl-standard, hh-rlhf: one line per consensus preference pair; raw: one line per live "
                 "annotation). The schema describes one line.",
