@@ -32,9 +32,17 @@ def _filter_attribute(element: str, attribute: str, value: str) -> str | None:
     return value
 
 
-@lru_cache(maxsize=1024)
+# Overlapping annotators see the same responses, so rendering is cached, but only for ordinary sizes: a
+# thousand 200 KB texts would pin half a gigabyte in every web worker.
+CACHED_TEXT_CHARS = 16_384
+
+
 def render_markdown(text: str) -> str:
     """Sanitised HTML for untrusted markdown text."""
+    return _render_cached(text) if len(text) <= CACHED_TEXT_CHARS else _render(text)
+
+
+def _render(text: str) -> str:
     html = _md.render(text)
     return nh3.clean(
         html,
@@ -45,3 +53,6 @@ def render_markdown(text: str) -> str:
         link_rel="noopener noreferrer nofollow",
         strip_comments=True,
     )
+
+
+_render_cached = lru_cache(maxsize=1024)(_render)

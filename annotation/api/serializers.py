@@ -40,9 +40,19 @@ class ProjectSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+    # Annotators judge blind: which model the project is training, and how it samples, is for its admins.
+    ADMIN_ONLY_FIELDS = ("generation_defaults", "current_policy")
+
     def get_current_policy(self, project: Project) -> dict | None:
         policy = project.current_policy
         return {"version": policy.version, "model_ref": policy.model_ref} if policy else None
+
+    def to_representation(self, project: Project) -> dict:
+        data = super().to_representation(project)
+        if self.get_role(project) != Role.ADMIN:
+            for name in self.ADMIN_ONLY_FIELDS:
+                data[name] = None
+        return data
 
     def get_role(self, project: Project) -> str | None:
         roles = self.context.get("roles", {})

@@ -243,3 +243,12 @@ def test_annotators_see_only_their_projects(project, annotator, outsider):
     assert project.slug not in slugs
     mine = api_client(annotator).get("/api/v1/projects/").json()
     assert [p["slug"] for p in mine] == [project.slug] and mine[0]["role"] == "annotator"
+
+
+def test_annotators_do_not_see_which_model_the_project_trains(project, annotator, project_admin):
+    url = f"/api/v1/projects/{project.slug}/"
+    seen = api_client(annotator).get(url).json()
+    assert seen["current_policy"] is None and seen["generation_defaults"] is None
+    listed = api_client(annotator).get("/api/v1/projects/").json()
+    assert [p["current_policy"] for p in listed] == [None]
+    assert api_client(project_admin).get(url).json()["generation_defaults"] == {}
