@@ -59,8 +59,11 @@ def seed(n: int):  # type: ignore[no-untyped-def]
 
     slug = f"bench-{n}"
     project = Project.objects.filter(slug=slug).first()
-    if project is None:
-        project = project_create(slug=slug, name=f"Benchmark {n}", overlap=1, lease_seconds=600)
+    if project is not None and Comparison.objects.filter(project=project, status="open").count() < n:
+        # An earlier run used part of the queue: start again from n open comparisons.
+        _empty(project.pk)
+    if project is None or not Comparison.objects.filter(project=project).exists():
+        project = project or project_create(slug=slug, name=f"Benchmark {n}", overlap=1, lease_seconds=600)
         started = time.perf_counter()
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(SEED_SQL, {"project": project.pk, "n": n})
@@ -70,6 +73,23 @@ def seed(n: int):  # type: ignore[no-untyped-def]
     open_count = Comparison.objects.filter(project=project, status="open").count()
     print(f"project {slug}: {open_count} open comparisons", flush=True)
     return project
+
+
+def _empty(project_id: int) -> None:
+    from django.db import connection, transaction
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        for sql in (
+            "DELETE FROM annotation_annotation WHERE project_id = %(p)s",
+            "DELETE FROM annotation_assignment WHERE project_id = %(p)s",
+            "DELETE FROM annotation_comparisonitem WHERE comparison_id IN "
+            "(SELECT id FROM annotation_comparison WHERE project_id = %(p)s)",
+            "DELETE FROM annotation_comparison WHERE project_id = %(p)s",
+            "DELETE FROM annotation_response WHERE prompt_id IN "
+            "(SELECT id FROM annotation_prompt WHERE project_id = %(p)s)",
+            "DELETE FROM annotation_prompt WHERE project_id = %(p)s",
+        ):
+            cursor.execute(sql, {"p": project_id})
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -164,13 +184,15 @@ def run_level(project, port: int, annotators: int, seconds: float, combined: boo
 
 
 def duplicates(project) -> tuple[int, int]:  # type: ignore[no-untyped-def]
-    """(comparisons with more annotations than wanted, comparisons annotated twice by one user)."""
+    """(comparisons with more live annotations than wanted, comparisons whose counter exceeds wanted)."""
     from django.db import connection
 
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT count(*) FROM (SELECT comparison_id FROM annotation_annotation "
-            "WHERE project_id = %s AND is_live GROUP BY comparison_id HAVING count(*) > 1) x",
+            "SELECT count(*) FROM (SELECT a.comparison_id FROM annotation_annotation a "
+            "JOIN annotation_comparison c ON c.id = a.comparison_id "
+            "WHERE a.project_id = %s AND a.is_live GROUP BY a.comparison_id, c.annotations_wanted "
+            "HAVING count(*) > c.annotations_wanted) x",
             [project.pk],
         )
         over = cursor.fetchone()[0]
