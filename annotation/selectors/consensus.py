@@ -11,8 +11,10 @@ all-bad yields no pair (those comparisons still appear in the `raw` export).
 clear 1.0, strong 2.0. Strength is stated for the top pair only (the best response against the ones ranked
 right below it), so every other pair, and a top pair without a stated strength, gets DEFAULT_MARGIN.
 
-Rows stream from one server-side cursor (inside a transaction, so no WITH HOLD materialisation) in
-comparison-id order: memory stays flat however large the project, and the order is deterministic.
+Rows stream from server-side cursors (inside a transaction, so no WITH HOLD materialisation) in
+comparison-id order: memory stays flat however large the project, and the order is deterministic. Outside
+a caller's transaction the read runs in its own REPEATABLE READ, READ ONLY transaction, so that the
+cursors see one snapshot.
 """
 
 import json
@@ -346,8 +348,15 @@ def comparison_records(
         "policy_version": filters.policy_version,
     }
     comparisons_sql, responses_sql, annotations_sql = _scans(filters, full)
+    outermost = not connection.in_atomic_block
     with transaction.atomic():
         with connection.cursor() as setup:
+            if outermost:
+                # The three cursors below are declared one after another; under READ COMMITTED each would
+                # see its own snapshot, and an annotation committed in between would be in one scan but
+                # not another. One REPEATABLE READ snapshot makes them agree. (Nested in a caller's
+                # transaction, its isolation level applies: SET TRANSACTION must be its first statement.)
+                setup.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             # Cost estimates of big scans make the planner JIT-compile, which took longer than the query.
             # The default cursor_tuple_fraction (plan for a fast start) is kept on purpose: it picks index
             # walks in comparison order whose cost follows the project, where whole-result plans sorted
@@ -379,6 +388,10 @@ def comparison_records(
                         responses=[ResponseRecord(rid, text, source) for _, rid, text, source in items],
                         annotations=[_annotation(row, full) for row in votes],
                     )
+        # Nothing here writes, so ending in a rollback loses nothing; in a caller's transaction it rolls back
+        # to this block's savepoint, which undoes the SET LOCALs above instead of leaking them to the caller.
+        # (An exception or a stream closed early rolls back anyway.)
+        transaction.set_rollback(True)
 
 
 def project_consensus(

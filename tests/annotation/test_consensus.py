@@ -3,6 +3,7 @@
 import datetime as dt
 
 import pytest
+from django.db import connection
 
 from annotation.models import Annotation, Role
 from annotation.selectors.consensus import (
@@ -174,3 +175,48 @@ def test_records_hold_live_annotations_only_in_comparison_order():
     since = PreferenceFilters(since=dt.datetime(2024, 1, 1, tzinfo=dt.UTC), min_annotations=2)
     assert list(comparison_records(project=project, filters=since)) == []
     assert list(comparison_records(project=project, filters=PreferenceFilters(split="eval"))) == []
+
+
+def _show(*names: str) -> list[str]:
+    with connection.cursor() as cursor:
+        values = []
+        for name in names:
+            cursor.execute(f"SHOW {name}")
+            values.append(cursor.fetchone()[0])
+        return values
+
+
+SETTINGS = ("jit", "work_mem", "transaction_isolation", "transaction_read_only")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_records_read_one_repeatable_read_snapshot_on_their_own():
+    project = ProjectFactory(overlap=2)
+    first, second = make_comparisons(project, 2)
+    for comparison in (first, second):
+        annotate(comparison, member(project, Role.ANNOTATOR), order=[0, 1])
+    before = _show(*SETTINGS)
+    assert before[2:] == ["read committed", "off"]
+    records = comparison_records(project=project)
+    assert next(records).id == first.pk
+    # Mid-stream: the cursors share one read-only REPEATABLE READ snapshot, with the planner settings set.
+    assert _show(*SETTINGS) == ["off", "32MB", "repeatable read", "on"]
+    assert [record.id for record in records] == [second.pk]
+    assert _show(*SETTINGS) == before and not connection.in_atomic_block
+
+
+@pytest.mark.django_db
+def test_records_inside_a_transaction_leave_its_settings_alone():
+    project = ProjectFactory(overlap=2)
+    first, second = make_comparisons(project, 2)
+    for comparison in (first, second):
+        annotate(comparison, member(project, Role.ANNOTATOR), order=[0, 1])
+    before = _show(*SETTINGS)
+    assert before[:2] != ["off", "32MB"]  # else this test could not see a leak
+    assert [record.id for record in comparison_records(project=project)] == [first.pk, second.pk]
+    assert _show(*SETTINGS) == before  # the SET LOCALs were undone with the block's savepoint
+    records = comparison_records(project=project)
+    next(records)
+    records.close()  # a stream abandoned half way (a client that disconnects)
+    assert _show(*SETTINGS) == before
+    assert Annotation.objects.filter(project=project).count() == 2  # the caller's transaction still works

@@ -4,6 +4,7 @@ import hashlib
 import json
 
 import pytest
+from django.db import connection, transaction
 
 from annotation.models import DatasetSnapshot, Prompt, Role
 from annotation.services.errors import ApplicationError
@@ -104,3 +105,22 @@ def test_empty_snapshot_is_recorded(db, data_dir):
     snapshot = dataset_snapshot_create(project=project)
     assert snapshot.row_count == 0 and snapshot.sha256 == hashlib.sha256(b"").hexdigest()
     assert list(snapshot_rows(snapshot)) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_snapshot_taken_outside_a_transaction_hashes_like_one_taken_inside(data_dir):
+    # On its own the export runs in a REPEATABLE READ, READ ONLY transaction of its own; inside a caller's
+    # transaction it reads in that one. Same data, same bytes either way.
+    project = ProjectFactory(overlap=2, slug="snap-isolated")
+    comparisons = make_comparisons(project, 2)
+    alice, bob = member(project), member(project)
+    annotate(comparisons[0], alice, order=[0, 1], strength="strong")
+    annotate(comparisons[0], bob, order=[0, 1])
+    annotate(comparisons[1], alice, order=[1, 0])
+    assert not connection.in_atomic_block
+    first = dataset_snapshot_create(project=project)
+    again = dataset_snapshot_create(project=project)
+    with transaction.atomic():
+        inside = dataset_snapshot_create(project=project)
+    assert first.pk == again.pk == inside.pk and first.row_count == 2
+    assert hashlib.sha256(snapshot_file(first).read_bytes()).hexdigest() == first.sha256
