@@ -204,8 +204,9 @@ class PPOConfig(_ConfigBase):
         whiten_advantages: whiten advantages per batch.
         critic_warmup_steps: iterations at the start that train only the critic (actor frozen).
         critic_init: `auto` (`reward` when the reward model scores per token with the policy's tokenizer,
-            else `head`), `reward`, `policy` (a copy of the policy with a value head) or `head` (a value head
-            on the policy's detached hidden states: no extra forward pass). See `training.critic`.
+            else `policy` on an accelerator and `head` on a CPU), `reward`, `policy` (a copy of the policy
+            with a value head) or `head` (a value head on the policy's detached hidden states: no extra
+            forward pass). See `training.critic`.
         missing_eos_penalty: subtracted from the RM score of a response that never emitted EOS.
         ptx_coef: weight of the PPO-ptx language-modelling loss on demonstration data (0 disables it).
         lora: train LoRA adapters on the policy (merged on save); the reference is the adapter-disabled model.

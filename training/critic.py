@@ -6,7 +6,8 @@
 - `policy`: a copy of the policy's backbone with a new value head (one more full model to run and train).
 - `head`: a value head on the policy's own last-layer hidden states, detached, so value training never moves
   the policy. It costs no extra forward pass: the hidden states come from the generation and training passes
-  that run anyway. The cheapest option on a CPU, and the default when the reward model cannot seed a critic.
+  that run anyway. The cheapest option: `auto` picks it on a CPU when the reward model cannot seed a critic
+  (on an accelerator `auto` picks `policy` then).
 """
 
 from __future__ import annotations
@@ -87,14 +88,17 @@ def build_critic(
         and _same_vocabulary(policy_tokenizer, reward_tokenizer)
     )
     kind = config.critic_init
+    device = next(policy.parameters()).device
     if kind == "auto":
-        kind = "reward" if per_token_rm else "head"
+        # MOSS-RLHF's order: the reward model when it can read the policy's tokens, else a copy of the
+        # policy with a value head; on a CPU that second full model doubles the cost of every step, so there
+        # the value head rides on the policy's own hidden states instead.
+        kind = "reward" if per_token_rm else ("head" if device.type == "cpu" else "policy")
     if kind == "reward" and not per_token_rm:
         raise ValueError(
             "critic_init='reward' needs a decoder reward model with a per-token score head and the policy's "
             "tokenizer; use critic_init='auto', 'policy' or 'head'"
         )
-    device = next(policy.parameters()).device
     hidden_size = policy.config.get_text_config().hidden_size
     if kind == "head":
         return ValueHead(hidden_size).to(device), kind
