@@ -7,6 +7,7 @@ import json
 import re
 
 import pytest
+from django.core.checks import Tags, run_checks
 from django.core.management import CommandError, call_command
 
 from annotation.formats.exports import transcript
@@ -203,6 +204,16 @@ def test_pseudonym_is_stable_keyed_and_reveals_no_id(settings):
     assert annotator_pseudonym(42) == first  # falls back to the SECRET_KEY-derived key
     settings.SECRET_KEY = "a-different-secret-key-of-reasonable-length-0123456789"
     assert annotator_pseudonym(42) != first
+
+
+def test_deploy_check_warns_when_pseudonyms_would_follow_secret_key(settings):
+    settings.PREFER_PSEUDONYM_KEY = ""
+    found = run_checks(include_deployment_checks=True, tags=[Tags.security])
+    assert [message.id for message in found if message.id.startswith("prefer.")] == ["prefer.W001"]
+    assert not [m for m in run_checks(tags=[Tags.security]) if m.id.startswith("prefer.")]  # deploy only
+    settings.PREFER_PSEUDONYM_KEY = "a-long-random-pseudonym-key"
+    found = run_checks(include_deployment_checks=True, tags=[Tags.security])
+    assert not [message for message in found if message.id.startswith("prefer.")]
 
 
 def test_k_way_export_has_one_row_per_ordered_pair(db):
