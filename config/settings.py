@@ -188,8 +188,20 @@ CELERY_BEAT_SCHEDULE = {
 # A round's worker refreshes its heartbeat this often; a round silent for 3x the stale time is failed.
 PREFER_ROUND_HEARTBEAT_SECONDS = float(os.environ.get("PREFER_ROUND_HEARTBEAT_SECONDS", "10"))
 PREFER_ROUND_STALE_SECONDS = float(os.environ.get("PREFER_ROUND_STALE_SECONDS", "120"))
+# The longest a training round may run (CELERY_TASK_TIME_LIMIT in the environment, as in .env.example). It
+# is also the default for tasks that set none; annotation/tasks.py gives each task its own, shorter limits
+# for generation and for the periodic bookkeeping.
 CELERY_TASK_TIME_LIMIT = int(os.environ.get("CELERY_TASK_TIME_LIMIT", str(6 * 3600)))
 CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 60
+PREFER_TRAINING_TIME_LIMIT = CELERY_TASK_TIME_LIMIT
+PREFER_GENERATION_TIME_LIMIT = min(CELERY_TASK_TIME_LIMIT, 3600)
+# Redis re-delivers an unacknowledged (acks_late) message after the visibility timeout: it must exceed the
+# longest task, or a healthy long round gets a second delivery mid-run.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 3600}
+# A round taken over from lost workers more often than this is failed (a stage that kills its worker).
+PREFER_ROUND_MAX_RESUMES = int(os.environ.get("PREFER_ROUND_MAX_RESUMES", "2"))
+# A round still queued this long (its message lost?) has its task sent again, the wait doubling each time.
+PREFER_ROUND_REQUEUE_SECONDS = float(os.environ.get("PREFER_ROUND_REQUEUE_SECONDS", "300"))
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = TIME_ZONE
 

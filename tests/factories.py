@@ -125,3 +125,13 @@ def tiny_loop_project(n_comparisons: int = 10):
     annotator = member(project, Role.ANNOTATOR)
     annotate_all(project, [annotator])
     return project, admin, annotator
+
+
+def loop_project_with_distinct_prompts(n_comparisons: int = 10):
+    """tiny_loop_project whose prompts all differ (the default ones are all "Say hello."), so a share of
+    them can be held out prompt-disjointly for reward-model evaluation."""
+    project, admin, annotator = tiny_loop_project(n_comparisons)
+    for index, prompt in enumerate(Prompt.objects.filter(project=project).order_by("id")):
+        prompt.messages = [{"role": "user", "content": f"Question number {index}: say something."}]
+        prompt.save(update_fields=["messages"])
+    return project, admin, annotator

@@ -42,11 +42,20 @@ ROUND_CHARTS = [
     ("rm_eval_accuracy", "RM held-out accuracy"),
     ("policy_win_rate", "RM-judged win rate vs previous"),
     ("policy_kl_to_previous", "KL to previous policy"),
+    ("policy_reward_new", "RM reward of the new policy (eval)"),
 ]
+# Per-round values taken from the end of the policy stage's step series (mean of its last quarter).
+ROUND_SERIES_CHARTS = [("value_loss", "value loss (end of PPO)")]
 
 
 def _series(training_round: TrainingRound, stage: str, key: str) -> list[float | None]:
     return [point.get(key) for point in training_round.metrics.get("series", {}).get(stage, [])]
+
+
+def _final(training_round: TrainingRound, stage: str, key: str) -> float | None:
+    values = [v for v in _series(training_round, stage, key) if v is not None]
+    window = values[-max(1, len(values) // 4) :]
+    return sum(window) / len(window) if window else None
 
 
 def rounds_dashboard(*, project: Project) -> dict[str, Any]:
@@ -72,6 +81,10 @@ def rounds_dashboard(*, project: Project) -> dict[str, Any]:
         )
         for key, title in ROUND_CHARTS
     ]
+    round_charts.extend(
+        line_chart([_final(r, "policy", key) for r in chronological], title=title, x_label="round")
+        for key, title in ROUND_SERIES_CHARTS
+    )
     return {
         "rounds": rounds,
         "latest": latest,

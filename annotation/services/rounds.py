@@ -6,8 +6,9 @@ as soon as it exists, which is what makes a re-delivered task resume instead of 
 holds all of this; Celery only carries the round id.
 """
 
+import logging
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -30,9 +31,26 @@ STAGE_SPANS = {
 }
 MAX_SERIES_POINTS = 400
 
+logger = logging.getLogger(__name__)
+
 
 def heartbeat_stale_after() -> timedelta:
     return timedelta(seconds=getattr(settings, "PREFER_ROUND_STALE_SECONDS", 120))
+
+
+def max_resumes() -> int:
+    """How often a round may be taken over from a lost worker before it is failed: a stage that kills its
+    worker every time (out of memory, a segfault) must not be resumed forever."""
+    return int(getattr(settings, "PREFER_ROUND_MAX_RESUMES", 2))
+
+
+def requeue_after() -> timedelta:
+    """A round still queued this long after its last dispatch gets its task again (the wait then doubles)."""
+    return timedelta(seconds=getattr(settings, "PREFER_ROUND_REQUEUE_SECONDS", 300))
+
+
+def _resume_count(training_round: TrainingRound) -> int:
+    return sum(1 for event in training_round.metrics.get("events", []) if event.get("kind") == "resume")
 
 
 def round_launch(
@@ -42,9 +60,11 @@ def round_launch(
     config: dict[str, Any] | None = None,
     trigger: str = "manual",
     user: AbstractBaseUser | None = None,
+    enqueue: bool = True,
 ) -> TrainingRound:
-    """Validate the config, create a queued round and enqueue it on commit. One active round per project:
-    a second launch while one is queued or running is refused (409), by the database's constraint."""
+    """Validate the config, create a queued round and enqueue it on commit (enqueue=False: the caller runs
+    it in-process). One active round per project: a second launch while one is queued or running is
+    refused (409), by the database's constraint."""
     from annotation.tasks import training_round_run  # the task module imports this one
 
     if kind not in RoundKind.values:
@@ -64,8 +84,11 @@ def round_launch(
                 triggered_by=user if user is not None and user.is_authenticated else None,
                 annotations_up_to=watermark,
             )
-            transaction.on_commit(lambda: training_round_run.delay(training_round.pk))
+            if enqueue:
+                transaction.on_commit(lambda: training_round_run.delay(training_round.pk))
     except IntegrityError as exc:
+        if _constraint_name(exc) != "round_one_active":
+            raise
         active = TrainingRound.objects.filter(project=project, status__in=["queued", "running"]).first()
         raise Conflict(
             f"Round {active.pk if active else '?'} is still {active.status if active else 'active'} for this "
@@ -73,6 +96,11 @@ def round_launch(
             code="round_active",
         ) from exc
     return training_round
+
+
+def _constraint_name(exc: IntegrityError) -> str | None:
+    diag = getattr(exc.__cause__, "diag", None)
+    return getattr(diag, "constraint_name", None)
 
 
 @transaction.atomic
@@ -107,6 +135,18 @@ def round_claim(*, round_id: int) -> str | None:
         ):
             return ""
         resumed = bool(training_round.runner)
+        stage = training_round.stage or "first"
+        if resumed and _resume_count(training_round) >= max_resumes():
+            training_round.status = RoundStatus.FAILED
+            training_round.finished_at = now
+            training_round.error = (
+                f"The worker running this round was lost {max_resumes() + 1} times (last during the {stage} "
+                "stage): the stage probably kills its worker (out of memory, a crash), so it was not resumed "
+                "again. Nothing partial was registered. Check the worker's log, lower the batch sizes or "
+                "model size in the round config, and launch a new round."
+            )
+            training_round.save(update_fields=["status", "finished_at", "error"])
+            return None
         training_round.runner = token
         training_round.heartbeat_at = now
         training_round.status = RoundStatus.RUNNING
@@ -114,7 +154,11 @@ def round_claim(*, round_id: int) -> str | None:
         if resumed:
             events = training_round.metrics.setdefault("events", [])
             events.append(
-                {"at": now.isoformat(), "event": f"resumed after a lost worker at {training_round.stage}"}
+                {
+                    "at": now.isoformat(),
+                    "kind": "resume",
+                    "event": f"resumed after a lost worker at the {stage} stage",
+                }
             )
         training_round.save()
     return token
@@ -189,7 +233,9 @@ def round_finish(*, round_id: int, runner: str, status: str, error: str = "") ->
 
 def rounds_reap_stale() -> list[int]:
     """Fail running rounds whose worker stopped sending heartbeats (killed, lost, out of memory): a round
-    is never left 'running' forever. A later redelivery of the same task finds it finished and stops."""
+    is never left 'running' forever. A later redelivery of the same task finds it finished and stops.
+    Also re-send the task of rounds queued for long (a lost message would block the project for good)."""
+    rounds_requeue_stuck()
     limit = timezone.now() - 3 * heartbeat_stale_after()
     reaped = []
     for training_round in TrainingRound.objects.filter(status=RoundStatus.RUNNING, heartbeat_at__lt=limit):
@@ -207,6 +253,39 @@ def rounds_reap_stale() -> list[int]:
         if updated:
             reaped.append(training_round.pk)
     return reaped
+
+
+def rounds_requeue_stuck() -> list[int]:
+    """Send `training_round_run` again for rounds still queued `requeue_after()` after their last dispatch,
+    doubling the wait after each re-send (a busy gpu queue gets a few duplicates, not one a minute).
+    Claiming is idempotent: whichever copy arrives first runs the round, the others find it taken."""
+    from annotation.tasks import training_round_run
+
+    now = timezone.now()
+    base = requeue_after()
+    sent = []
+    for round_id in TrainingRound.objects.filter(
+        status=RoundStatus.QUEUED, created_at__lt=now - base
+    ).values_list("pk", flat=True):
+        with transaction.atomic():
+            training_round = (
+                TrainingRound.objects.select_for_update(skip_locked=True)
+                .filter(pk=round_id, status=RoundStatus.QUEUED)
+                .first()
+            )
+            if training_round is None:
+                continue
+            dispatch = training_round.metrics.get("dispatch", {})
+            count = int(dispatch.get("requeued", 0))
+            last = datetime.fromisoformat(dispatch["at"]) if "at" in dispatch else training_round.created_at
+            if now - last < base * 2**count:
+                continue
+            training_round.metrics["dispatch"] = {"requeued": count + 1, "at": now.isoformat()}
+            training_round.save(update_fields=["metrics"])
+            transaction.on_commit(lambda pk=training_round.pk: training_round_run.delay(pk))
+        logger.warning("round %s still queued since %s: task sent again", round_id, training_round.created_at)
+        sent.append(round_id)
+    return sent
 
 
 def new_preferences_since_last_round(*, project: Project) -> int:
@@ -234,5 +313,8 @@ def rounds_schedule() -> list[int]:
                 round_launch(project=project, trigger="schedule", config=project.auto_round_config).pk
             )
         except Conflict:
+            continue
+        except ApplicationError as exc:  # one project's bad auto-round config must not stop the others
+            logger.error("auto round for project %s not launched: %s", project.slug, exc.text)
             continue
     return launched

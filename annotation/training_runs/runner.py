@@ -36,7 +36,12 @@ class _Heartbeat(threading.Thread):
     def run(self) -> None:
         try:
             while not self.stopped.wait(self.interval):
-                self.cancel_requested = round_heartbeat(round_id=self.round_id, runner=self.runner)
+                try:
+                    self.cancel_requested = round_heartbeat(round_id=self.round_id, runner=self.runner)
+                except Exception:  # a database blip must not stop the heartbeat (the round would be reaped)
+                    logger.warning("round %s: heartbeat failed, retrying", self.round_id, exc_info=True)
+                    close_old_connections()
+                    connection.close()  # a broken connection is reopened on the next query
         finally:
             connection.close()
 

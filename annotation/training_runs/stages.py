@@ -82,7 +82,14 @@ def _prompt_key(messages: list[dict[str, str]]) -> str:
     return hashlib.sha256(json.dumps(messages, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
-def round_rows(ctx: StageContext) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+@dataclass
+class RoundRows:
+    train: list[dict[str, Any]]
+    eval: list[dict[str, Any]]
+    eval_is_train: bool  # too few prompts to hold any out: "eval" accuracy is train accuracy
+
+
+def round_rows(ctx: StageContext) -> RoundRows:
     """The round's train and eval preference rows. Eval = the eval split's pairs, or, when that split has
     too few, a prompt-disjoint share of the train pairs (deterministic, so a resumed round sees the same)."""
     training_round = ctx.round
@@ -90,13 +97,13 @@ def round_rows(ctx: StageContext) -> tuple[list[dict[str, Any]], list[dict[str, 
     eval_id = training_round.metrics.get("summary", {}).get("eval_snapshot_id")
     eval_rows = list(snapshot_rows(type(training_round.snapshot).objects.get(pk=eval_id))) if eval_id else []
     if len(eval_rows) >= 2:
-        return train, eval_rows
+        return RoundRows(train, eval_rows, eval_is_train=False)
     threshold = int(ctx.config.eval_fraction * 1000)
     held_out = [row for row in train if int(_prompt_key(row["prompt"])[:8], 16) % 1000 < threshold]
     if not held_out or len(held_out) == len(train):  # too few prompts to split: evaluate on the train pairs
-        return train, train
+        return RoundRows(train, train, eval_is_train=True)
     kept = [row for row in train if row not in held_out]
-    return kept, held_out
+    return RoundRows(kept, held_out, eval_is_train=False)
 
 
 def stage_snapshot(ctx: StageContext) -> None:
@@ -138,7 +145,8 @@ def stage_reward_model(ctx: StageContext) -> None:
     if training_round.reward_model_id:
         return
     project = training_round.project
-    train_rows, eval_rows = round_rows(ctx)
+    rows = round_rows(ctx)
+    train_rows, eval_rows = rows.train, rows.eval
     previous = _accepted_reward_model(project)
     output = ctx.artifact_dir("reward_models")
     config = ctx.config.reward_config()
@@ -154,11 +162,22 @@ def stage_reward_model(ctx: StageContext) -> None:
     )
     new_accuracy = float(metrics.get("eval_accuracy", 0.0))
     previous_accuracy = None
-    if previous is not None:
+    rejected_because = ""
+    if previous is not None and rows.eval_is_train:
+        # Accuracy on the pairs it was trained on says nothing about being better: keep the accepted one.
+        rejected_because = (
+            f"no held-out pairs (too few prompts to split), so no evidence it beats RM v{previous.version}; "
+            "kept that one. Annotate eval-split prompts to compare reward models."
+        )
+    elif previous is not None:
         previous_accuracy = pairwise_accuracy(previous.artifact_path, eval_rows, models_dir=ctx.models_dir)[
             "accuracy"
         ]
-    accepted = previous_accuracy is None or new_accuracy >= previous_accuracy
+        if new_accuracy < previous_accuracy:
+            rejected_because = (
+                f"held-out accuracy {new_accuracy:.3f} below RM v{previous.version}'s {previous_accuracy:.3f}"
+            )
+    accepted = not rejected_because
     with transaction.atomic():
         version = (
             RewardModelVersion.objects.filter(project=project).aggregate(m=Max("version"))["m"] or 0
@@ -171,20 +190,24 @@ def stage_reward_model(ctx: StageContext) -> None:
             snapshot=training_round.snapshot,
             parent=previous,
             produced_by=training_round,
-            metrics={**_numbers(metrics), "previous_eval_accuracy": previous_accuracy},
+            metrics={
+                **_numbers(metrics),
+                "previous_eval_accuracy": previous_accuracy,
+                "eval_is_train": rows.eval_is_train,
+                **({"rejected_because": rejected_because} if rejected_because else {}),
+            },
             accepted=accepted,
         )
-        round_record(
-            round_id=ctx.round_id,
-            runner=ctx.runner,
-            reward_model=reward_model,
-            summary={
-                "rm_version": version,
-                "rm_accepted": accepted,
-                "rm_eval_accuracy": new_accuracy,
-                "rm_previous_eval_accuracy": previous_accuracy,
-            },
-        )
+        summary: dict[str, Any] = {
+            "rm_version": version,
+            "rm_accepted": accepted,
+            "rm_eval_accuracy": new_accuracy,
+            "rm_previous_eval_accuracy": previous_accuracy,
+            "rm_eval_is_train": rows.eval_is_train,
+        }
+        if rejected_because:
+            summary["rm_rejected_because"] = rejected_because
+        round_record(round_id=ctx.round_id, runner=ctx.runner, reward_model=reward_model, summary=summary)
     ctx.progress(1.0, {"eval_accuracy": new_accuracy})
 
 
@@ -221,11 +244,10 @@ def stage_policy(ctx: StageContext) -> None:
     output = ctx.artifact_dir("policies")
     step_progress = lambda f, m: ctx.progress(0.75 * f, m)  # noqa: E731 - the eval checks take the rest
     if training_round.kind == RoundKind.DPO:
-        train_rows, _ = round_rows(ctx)
         metrics = train_dpo(
             ctx.config.dpo_config(),
             policy_ref(base),
-            train_rows,
+            round_rows(ctx).train,
             output,
             models_dir=ctx.models_dir,
             progress=step_progress,
@@ -243,21 +265,26 @@ def stage_policy(ctx: StageContext) -> None:
             progress=step_progress,
             should_stop=ctx.should_stop,
         )
-    if ctx.should_stop():
-        from training import TrainingCancelled
+    from training import TrainingCancelled
 
+    if ctx.should_stop():
         raise TrainingCancelled("cancelled after training, before the acceptance checks")
     eval_prompts = _conversations(
         _sample_prompts(project, "eval", ctx.config.eval_prompts, seed=ctx.round_id + 1)
     )
     generation = ctx.config.generation_config()
+    ctx.progress(0.75, {})
+    # kl_to_reference takes no callbacks: check for a cancel on either side of it.
     kl = kl_to_reference(
         str(output), policy_ref(base), eval_prompts, models_dir=ctx.models_dir, generation=generation
     )
+    if ctx.should_stop():
+        raise TrainingCancelled("cancelled during the acceptance checks")
     ctx.progress(0.85, {"kl_to_previous": kl["kl"]})
     judged = win_rate(
         reward_model.artifact_path, str(output), policy_ref(base), eval_prompts, models_dir=ctx.models_dir,
-        generation=generation,
+        generation=generation, progress=lambda f, m: ctx.progress(0.85 + 0.15 * f, {}),
+        should_stop=ctx.should_stop,
     )  # fmt: skip
     improved = judged["win_rate"] > ctx.config.min_win_rate or not ctx.config.require_improvement
     accepted = kl["kl"] <= ctx.config.kl_budget and improved

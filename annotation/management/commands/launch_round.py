@@ -36,23 +36,24 @@ class Command(BaseCommand):
             config = json.loads(Path(raw).read_text() if raw.endswith(".json") else raw)
         except (OSError, json.JSONDecodeError) as exc:
             raise CommandError(f"--config: {exc}") from exc
-        if options["inline"]:
-            from django.test.utils import override_settings
-
-            with override_settings(CELERY_TASK_ALWAYS_EAGER=False):
-                training_round = self._launch(project, str(options["kind"]), config)
+        inline = bool(options["inline"])
+        training_round = self._launch(project, str(options["kind"]), config, enqueue=not inline)
+        if inline:
+            # No task is sent: this process claims and runs the round, no broker or worker involved.
             from annotation.training_runs.runner import round_execute
 
+            self.stdout.write(
+                f"round {training_round.pk} {training_round.kind} running here for {project.slug}"
+            )
             round_execute(round_id=training_round.pk)
         else:
-            training_round = self._launch(project, str(options["kind"]), config)
-        self.stdout.write(f"round {training_round.pk} {training_round.kind} queued for {project.slug}")
-        if options["wait"] or options["inline"]:
+            self.stdout.write(f"round {training_round.pk} {training_round.kind} queued for {project.slug}")
+        if options["wait"] or inline:
             self._follow(training_round.pk)
 
-    def _launch(self, project: Project, kind: str, config: dict) -> TrainingRound:
+    def _launch(self, project: Project, kind: str, config: dict, *, enqueue: bool) -> TrainingRound:
         try:
-            return round_launch(project=project, kind=kind, config=config, trigger="cli")
+            return round_launch(project=project, kind=kind, config=config, trigger="cli", enqueue=enqueue)
         except ApplicationError as exc:
             raise CommandError(exc.text) from exc
 
