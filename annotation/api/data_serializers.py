@@ -3,28 +3,51 @@
 from typing import Any
 
 from drf_spectacular.serializers import PolymorphicProxySerializerExtension
-from drf_spectacular.utils import PolymorphicProxySerializer
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
 
 from annotation.formats.exports import FORMATS
 from annotation.models import Split
 
 
+@extend_schema_field(OpenApiTypes.DATETIME)
+class MomentField(serializers.CharField):
+    """An ISO 8601 date-time passed on as text: PreferenceFilters parses it and rejects one without a UTC
+    offset, as the CLI does (DRF's DateTimeField would quietly read a naive time as server time)."""
+
+
 class ExportQuerySerializer(serializers.Serializer):
-    """Types only; PreferenceFilters checks the rules so that the API and the CLI say the same things."""
+    """Types and ranges (also for the schema); PreferenceFilters checks the rules again, with the same
+    messages, so that the API and the CLI say the same things."""
 
     format = serializers.ChoiceField(choices=FORMATS, help_text="Row format (DESIGN section 7)")
     split = serializers.ChoiceField(
         choices=Split.choices, required=False, help_text="Prompt split; all if unset"
     )
     min_agreement = serializers.FloatField(
-        required=False, help_text="Keep pairs whose share of agreeing annotators is at least this (0..1)"
+        required=False,
+        min_value=0,
+        max_value=1,
+        error_messages={"min_value": "must be between 0 and 1", "max_value": "must be between 0 and 1"},
+        help_text="Keep pairs whose share of agreeing annotators is at least this (0..1)",
     )
     min_annotations = serializers.IntegerField(
-        required=False, help_text="Keep comparisons with at least this many live annotations (default 1)"
+        required=False,
+        min_value=1,
+        error_messages={"min_value": "must be at least 1"},
+        help_text="Keep comparisons with at least this many live annotations (default 1)",
     )
-    since = serializers.DateTimeField(required=False, help_text="Only annotations created at or after this")
-    until = serializers.DateTimeField(required=False, help_text="Only annotations created before this")
+    since = MomentField(
+        required=False,
+        help_text="Only annotations created at or after this. ISO 8601 with a UTC offset "
+        "(2025-01-31T00:00:00Z); a time without one is rejected",
+    )
+    until = MomentField(
+        required=False,
+        help_text="Only annotations created before this. ISO 8601 with a UTC offset; a time without one is "
+        "rejected",
+    )
     policy_version = serializers.IntegerField(
         required=False, help_text="Only comparisons with a response from this policy version number"
     )

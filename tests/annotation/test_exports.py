@@ -11,7 +11,7 @@ from django.core.checks import Tags, run_checks
 from django.core.management import CommandError, call_command
 
 from annotation.formats.exports import transcript
-from annotation.models import Annotation, Prompt, Role
+from annotation.models import Annotation, PolicyVersion, Prompt, Response, Role
 from annotation.selectors.pseudonyms import annotator_pseudonym
 from tests.annotation.data import annotate
 from tests.conftest import api_client
@@ -226,6 +226,21 @@ def test_k_way_export_has_one_row_per_ordered_pair(db):
     assert pairs == {(texts[2], texts[0]): 2.0, (texts[2], texts[1]): 1.0, (texts[0], texts[1]): 1.0}
 
 
+def test_k_way_hh_rlhf_export_has_one_transcript_pair_per_ordered_pair(db):
+    project = ProjectFactory(responses_per_task=3, overlap=1)
+    (comparison,) = make_comparisons(project, 1, texts=["a", "b", "c"])
+    annotate(comparison, member(project), order=[2, 0, 1], strength="strong")
+    _, rows, _ = export(member(project, Role.ADMIN), project, format="hh-rlhf")
+    conversation = transcript(Prompt.objects.get(pk=comparison.prompt_id).messages)
+    t = texts_by_position(comparison)
+    # Ranked 2 > 0 > 1 (display positions): one row per pair, pairs in display order (0-1, 0-2, 1-2).
+    assert rows == [
+        {"chosen": f"{conversation} {t[0]}", "rejected": f"{conversation} {t[1]}"},
+        {"chosen": f"{conversation} {t[2]}", "rejected": f"{conversation} {t[0]}"},
+        {"chosen": f"{conversation} {t[2]}", "rejected": f"{conversation} {t[1]}"},
+    ]
+
+
 def test_filters(labelled):
     project, (c0, c1, *_), _ = labelled
     admin = member(project, Role.ADMIN)
@@ -237,6 +252,21 @@ def test_filters(labelled):
     assert export(admin, project, format="trl", policy_version=1)[1] == []  # imported responses only
 
 
+def test_policy_version_filter_keeps_comparisons_with_a_response_of_that_version(labelled):
+    project, (_, c1, *_), _ = labelled
+    admin = member(project, Role.ADMIN)
+    v1 = PolicyVersion.objects.create(project=project, version=1, model_ref="tiny-causal-lm")
+    v2 = PolicyVersion.objects.create(project=project, version=2, model_ref="tiny-causal-lm", parent=v1)
+    generated, other = (item.response for item in c1.items.order_by("position"))
+    Response.objects.filter(pk=generated.pk).update(policy_version=v2, source_model="")
+    (row,) = export(admin, project, format="trl", policy_version=2)[1]
+    assert row["comparison_id"] == c1.pk and row["chosen"][0]["content"] == generated.text
+    assert export(admin, project, format="trl", policy_version=1)[1] == []
+    raw = export(admin, project, format="raw", policy_version="2")[1]
+    assert {r["comparison_id"] for r in raw} == {c1.pk}  # its one live annotation
+    assert [r["source"] for r in raw[0]["responses"]] == ["policy-v2", other.source_model]
+
+
 @pytest.mark.parametrize(
     ("query", "field"),
     [
@@ -244,6 +274,9 @@ def test_filters(labelled):
         ({}, "format"),
         ({"format": "trl", "min_agreement": "high"}, "min_agreement"),
         ({"format": "trl", "min_agreement": "2"}, "min_agreement"),
+        ({"format": "trl", "min_agreement": "-0.1"}, "min_agreement"),
+        ({"format": "trl", "min_annotations": "0"}, "min_annotations"),
+        ({"format": "trl", "since": "yesterday"}, "since"),
         ({"format": "trl", "split": "test"}, "split"),
         ({"format": "raw", "min_agreement": "0.5"}, "min_agreement"),
         ({"format": "trl", "since": "2025-02-01T00:00:00Z", "until": "2025-01-01T00:00:00Z"}, "until"),
@@ -253,6 +286,26 @@ def test_bad_query_is_400_naming_the_field(labelled, query, field):
     project, *_ = labelled
     status, _, body = export(member(project, Role.ADMIN), project, **query)
     assert status == 400 and body["field"] == field
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("since", "2025-01-01T00:00:00", "must include a UTC offset (e.g. 2025-01-31T00:00:00Z)"),
+        ("until", "2025-01-01 12:00", "must include a UTC offset (e.g. 2025-01-31T00:00:00Z)"),
+        ("min_agreement", "1.5", "must be between 0 and 1"),
+        ("min_annotations", "0", "must be at least 1"),
+    ],
+)
+def test_api_and_cli_reject_the_same_input_with_the_same_message(labelled, option, value, message):
+    # Naive date-times are rejected by both (not read as server time by one and refused by the other).
+    project, *_ = labelled
+    status, _, body = export(member(project, Role.ADMIN), project, format="raw", **{option: value})
+    assert status == 400 and body["field"] == option and body["detail"].endswith(message)
+    flag = "--" + option.replace("_", "-")
+    with pytest.raises(CommandError) as error:
+        call_command("export_preferences", project.slug, "--format", "raw", flag, value)
+    assert str(error.value) == f"{flag}: {message}"
 
 
 def test_export_roles(labelled, site_admin, outsider):

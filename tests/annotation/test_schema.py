@@ -67,6 +67,11 @@ def test_export_and_stats_are_described(schema):
                            "policy_version"}  # fmt: skip
     assert params["format"]["required"]
     assert params["format"]["schema"]["enum"] == ["trl", "trl-standard", "hh-rlhf", "raw"]
+    assert params["min_agreement"]["schema"] == {"type": "number", "format": "double", "minimum": 0,
+                                                 "maximum": 1}  # fmt: skip
+    assert params["min_annotations"]["schema"] == {"type": "integer", "minimum": 1}
+    for name in ("since", "until"):
+        assert params[name]["schema"]["format"] == "date-time" and "UTC offset" in params[name]["description"]
     ok = export["responses"]["200"]["content"]
     assert list(ok) == ["application/x-ndjson"]
     # anyOf, not oneOf: a trl-standard line also matches the hh-rlhf shape, and oneOf would reject it.

@@ -32,8 +32,11 @@ class Command(BaseCommand):
         parser.add_argument("--split", choices=Split.values)
         parser.add_argument("--min-agreement", type=float)
         parser.add_argument("--min-annotations", type=int)
-        parser.add_argument("--since", help="ISO 8601 date-time with offset: annotations created at or after")
-        parser.add_argument("--until", help="ISO 8601 date-time with offset: annotations created before")
+        # Like the API, a date-time without a UTC offset is rejected rather than read as some local time.
+        parser.add_argument(
+            "--since", help="ISO 8601 date-time with a UTC offset (2025-01-31T00:00:00Z): annotations from"
+        )
+        parser.add_argument("--until", help="ISO 8601 date-time with a UTC offset: annotations before")
         parser.add_argument("--policy-version", type=int, help="comparisons with a response of this version")
 
     def handle(self, *args: Any, **options: Any) -> None:
