@@ -41,4 +41,8 @@ USER prefer
 VOLUME ["/data"]
 
 EXPOSE 8000
-CMD ["gunicorn", "config.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+# gthread workers with a 10-minute timeout: a sync worker serves one request at a time and is killed after
+# 30 s, which cuts long streamed exports (and lets one of them block the worker). Same flags as
+# benchmarks/serving.py measures.
+CMD ["gunicorn", "config.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--worker-class", "gthread", \
+     "--threads", "4", "--timeout", "600", "--keep-alive", "30", "--access-logfile", "-"]
