@@ -80,25 +80,34 @@ def seed(annotations: int):  # type: ignore[no-untyped-def]
     from annotation.services.projects import project_create
 
     slug = f"export-bench-{annotations}"
+    wanted = annotations // 2 * 2  # two per comparison
     project = Project.objects.filter(slug=slug).first()
+    if project is not None and Annotation.objects.filter(project=project, is_live=True).count() < wanted:
+        # An earlier run died before seeding all of it (older versions created the project in a transaction
+        # of its own, so a failed seed left it empty): start again rather than measure a smaller project.
+        print(f"# {slug} has fewer than {wanted} annotations: reseeding", flush=True)
+        project.delete()
+        project = None
     if project is None:
-        project = project_create(slug=slug, name=f"Export benchmark {annotations}", overlap=2)
         User = get_user_model()
         users = [
             User.objects.get_or_create(username=f"export-bench-annotator-{k}")[0].pk
             for k in range(ANNOTATORS)
         ]
         started = time.perf_counter()
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(
-                SEED_SQL,
-                {
-                    "project": project.pk,
-                    "comparisons": annotations // 2,
-                    "users": users,
-                    "n_users": len(users),
-                },
-            )
+        # One transaction: a seed that fails leaves no project behind.
+        with transaction.atomic():
+            project = project_create(slug=slug, name=f"Export benchmark {annotations}", overlap=2)
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    SEED_SQL,
+                    {
+                        "project": project.pk,
+                        "comparisons": annotations // 2,
+                        "users": users,
+                        "n_users": len(users),
+                    },
+                )
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
         print(f"# seeded {annotations} annotations in {time.perf_counter() - started:.1f} s", flush=True)
