@@ -282,7 +282,7 @@ def _run_reward(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _run_ppo(args: argparse.Namespace) -> dict[str, Any]:
-    from training.rows import prompt_messages, read_jsonl
+    from training.rows import demonstration_messages, prompt_messages, read_jsonl
 
     config = _config(
         PPOConfig,
@@ -301,7 +301,7 @@ def _run_ppo(args: argparse.Namespace) -> dict[str, Any]:
     prompts = [prompt_messages(row) for row in read_jsonl(args.prompts)]
     ptx = None
     if args.ptx:
-        ptx = [row["messages"] for row in read_jsonl(args.ptx)]
+        ptx = [demonstration_messages(row) for row in read_jsonl(args.ptx)]
         if config.ptx_coef == 0:
             config.ptx_coef = 0.1
     _quiet_libraries()

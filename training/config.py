@@ -195,7 +195,9 @@ class PPOConfig(_ConfigBase):
         gamma / lam: GAE discount and lambda.
         cliprange: PPO ratio clip.
         cliprange_value: value clip around the old values.
-        vf_coef: weight of the value loss (the critic has its own optimizer; this scales its loss).
+        vf_coef: weight of the value loss. The critic has its own AdamW, which is invariant to a constant
+            loss scale, so this matters only for the gradient-norm clip; kept for configs written for
+            shared-optimizer PPO.
         ppo_epochs: optimisation passes over each batch.
         mini_batch_size: sequences per optimizer step.
         max_grad_norm: global gradient-norm clip for actor and critic.

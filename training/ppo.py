@@ -227,6 +227,7 @@ def train_ppo(
             task_type="CAUSAL_LM",
         )
         policy = get_peft_model(policy, lora)
+        disable_dropout(policy)  # LoRA's own dropout would make the first ratio differ from 1
     else:
         frozen_reference = copy.deepcopy(policy).requires_grad_(False).eval()
     actor_params = [p for p in policy.parameters() if p.requires_grad]

@@ -72,6 +72,14 @@ def _check_messages(messages: Any, row: dict[str, Any], field: str) -> Conversat
     return [{"role": m["role"], "content": m["content"]} for m in messages]
 
 
+def demonstration_messages(row: dict[str, Any]) -> Conversation:
+    """The conversation of a PPO-ptx demonstration row: `messages` ending with an assistant turn."""
+    messages = _check_messages(row.get("messages"), row, "messages")
+    if messages[-1]["role"] != "assistant":
+        raise RowError(f"{_where(row)}messages: a demonstration must end with an assistant message")
+    return messages
+
+
 def prompt_messages(row: dict[str, Any]) -> Conversation:
     """The conversation of an import-format prompt row (`prompt` string or `messages` list)."""
     if "messages" in row:

@@ -231,3 +231,18 @@ def test_cli_help_documents_every_option():
         assert "--models-dir" in options and "--config" in options
         # every option line is followed by help text (argparse prints it on the same or the next line)
         assert "(default" in result.stdout
+
+
+def test_cli_ppo_rejects_a_bad_demonstration_file(models_dir, tmp_path):
+    prompts = tmp_path / "prompts.jsonl"
+    prompts.write_text('{"id": "a", "prompt": "hi"}\n')
+    demos = tmp_path / "demos.jsonl"
+    good = {"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}
+    demos.write_text(json.dumps(good) + '\n{"text": "no messages here"}\n')
+    out = cli(
+        "ppo", "--policy", "tiny-causal-lm", "--reward", "tiny-reward-model", "--prompts", str(prompts),
+        "--ptx", str(demos), "--output", str(tmp_path / "p"), "--models-dir", str(models_dir),
+        expect=2,
+    )  # fmt: skip
+    assert "line 2" in out["stderr"] and "messages" in out["stderr"] and "Traceback" not in out["stderr"]
+    assert not (tmp_path / "p").exists()

@@ -132,3 +132,32 @@ def test_sampling_log_probs_match_a_full_forward_pass(models_dir):
     diff = (from_generation - recomputed).abs()
     assert masked_mean(diff, batch.mask).item() < 1e-4
     assert (hidden - batch.generation_hidden).abs()[batch.mask.bool()].max().item() < 1e-3
+
+
+def test_missing_eos_penalty_teaches_the_policy_to_stop(models_dir, tmp_path):
+    """With a reward that is 0 for everything, the only signal is the penalty for never emitting EOS: the
+    share of responses that end must rise (with no penalty it stays at 0 here)."""
+    config = PPOConfig(
+        steps=30,
+        prompts_per_step=16,
+        max_new_tokens=3,
+        learning_rate=1e-2,
+        critic_learning_rate=3e-3,
+        mini_batch_size=8,
+        kl_coef=0.0,
+        missing_eos_penalty=1.0,
+        critic_warmup_steps=0,
+    )
+    rows = []
+    train_ppo(
+        config,
+        "tiny-causal-lm",
+        lambda prompts, texts: [0.0] * len(texts),
+        PROMPTS,
+        tmp_path / "policy",
+        models_dir=models_dir,
+        progress=lambda fraction, metrics: rows.append(metrics),
+    )
+    early = sum(r["eos_fraction"] for r in rows[:5]) / 5
+    late = sum(r["eos_fraction"] for r in rows[-5:]) / 5
+    assert late > early + 0.2, (early, late)
