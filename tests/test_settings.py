@@ -9,24 +9,35 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess:
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PREFER_ENV"))}
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DJANGO_", "PREFER_ENV", "PREFER_PSEUDONYM_KEY"))
+    }
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=ROOT, env={**base, **env}, capture_output=True, text=True
     )
 
 
+PRODUCTION = {
+    "PREFER_ENV": "production",
+    "DJANGO_SECRET_KEY": "a-long-random-test-secret-" + "k" * 40,
+    "DJANGO_ALLOWED_HOSTS": "prefer.example.org",
+}
+
+
 def test_production_settings_pass_check_deploy():
     result = run_manage(
-        "check",
-        "--deploy",
-        "--fail-level",
-        "WARNING",
-        PREFER_ENV="production",
-        DJANGO_SECRET_KEY="a-long-random-test-secret-" + "k" * 40,
-        DJANGO_ALLOWED_HOSTS="prefer.example.org",
+        "check", "--deploy", "--fail-level", "WARNING", **PRODUCTION, PREFER_PSEUDONYM_KEY="p" * 48
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_check_deploy_warns_when_pseudonyms_hang_on_the_secret_key():
+    result = run_manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION)
+    assert result.returncode != 0
+    assert "prefer.W001" in result.stdout + result.stderr
 
 
 def test_production_refuses_to_start_without_a_secret_key():
