@@ -98,6 +98,8 @@ class Prompt(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["project", "external_id"], name="prompt_unique_external_id"),
+            # Target of a composite foreign key (migration 0003): a comparison stays in its prompt's project.
+            models.UniqueConstraint(fields=["id", "project"], name="prompt_id_project"),
             models.CheckConstraint(condition=Q(split__in=Split.values), name="prompt_split_valid"),
         ]
         indexes = [models.Index(fields=["project", "split"])]
@@ -192,6 +194,16 @@ class Comparison(models.Model):
                 condition=Q(is_gold=True) | Q(annotations_received__lte=F("annotations_wanted")),
                 name="comparison_received_le_wanted",
             ),
+            # The status is the counts' verdict for ordinary items (gold items stay open for everyone).
+            models.CheckConstraint(
+                condition=Q(is_gold=True)
+                | Q(status="complete", annotations_received__gte=F("annotations_wanted"))
+                | Q(status="open", annotations_received__lt=F("annotations_wanted")),
+                name="comparison_status_follows_counts",
+            ),
+            # Targets of the composite foreign keys (migration 0003) that keep a comparison's leases and
+            # annotations in its own project.
+            models.UniqueConstraint(fields=["id", "project"], name="comparison_id_project"),
         ]
         indexes = [
             # The assignment hot path: open comparisons of a project, oldest first.
