@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
 
 
 def _finite(values: Sequence[float | None]) -> list[tuple[int, float]]:
@@ -24,13 +25,14 @@ def line_chart(
     values: Sequence[float | None],
     *,
     title: str,
-    x_label: str = "step",
+    x_label: str | None = None,
     width: int = 320,
     height: int = 140,
     color: str = "#2563eb",
 ) -> SafeString:
-    """An SVG line chart of one series (None and non-finite values are skipped)."""
+    """An SVG line chart of one series (None and non-finite values skipped); x_label defaults to "step"."""
     points = _finite(values)
+    x_label = x_label if x_label is not None else _("step")
     pad_left, pad_right, pad_top, pad_bottom = 44, 10, 22, 22
     inner_w, inner_h = width - pad_left - pad_right, height - pad_top - pad_bottom
     header = format_html(
@@ -40,7 +42,10 @@ def line_chart(
     )  # fmt: skip
     if not points:
         body = format_html(
-            '<text x="{}" y="{}" class="chart-empty">no data yet</text>', pad_left + 8, pad_top + inner_h // 2
+            '<text x="{}" y="{}" class="chart-empty">{}</text>',
+            pad_left + 8,
+            pad_top + inner_h // 2,
+            _("no data yet"),
         )
         return mark_safe(header + body + "</svg>")
     lo = min(v for _, v in points)

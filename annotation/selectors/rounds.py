@@ -3,6 +3,7 @@
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.utils.translation import gettext_lazy as _
 
 from annotation.models import PolicyVersion, Project, RewardModelVersion, Role, TrainingRound
 from annotation.selectors.access import ROLE_RANK, role_in_project
@@ -33,19 +34,19 @@ def project_models(*, project: Project) -> dict[str, Any]:
 
 
 POLICY_CHARTS = [
-    ("reward_raw", "reward (raw RM score)"),
-    ("kl_ref", "KL to reference"),
-    ("value_loss", "value loss"),
+    ("reward_raw", _("reward (raw RM score)")),
+    ("kl_ref", _("KL to reference")),
+    ("value_loss", _("value loss")),
 ]
-DPO_CHARTS = [("loss", "DPO loss"), ("reward_margin", "reward margin")]
+DPO_CHARTS = [("loss", _("DPO loss")), ("reward_margin", _("reward margin"))]
 ROUND_CHARTS = [
-    ("rm_eval_accuracy", "RM held-out accuracy"),
-    ("policy_win_rate", "RM-judged win rate vs previous"),
-    ("policy_kl_to_previous", "KL to previous policy"),
-    ("policy_reward_new", "RM reward of the new policy (eval)"),
+    ("rm_eval_accuracy", _("RM held-out accuracy")),
+    ("policy_win_rate", _("RM-judged win rate vs previous")),
+    ("policy_kl_to_previous", _("KL to previous policy")),
+    ("policy_reward_new", _("RM reward of the new policy (eval)")),
 ]
 # Per-round values taken from the end of the policy stage's step series (mean of its last quarter).
-ROUND_SERIES_CHARTS = [("value_loss", "value loss (end of PPO)")]
+ROUND_SERIES_CHARTS = [("value_loss", _("value loss (end of PPO)"))]
 
 
 def _series(training_round: TrainingRound, stage: str, key: str) -> list[float | None]:
@@ -71,18 +72,20 @@ def rounds_dashboard(*, project: Project) -> dict[str, Any]:
     latest = rounds[0] if rounds else None
     step_charts = []
     if latest is not None:
-        step_charts.append(line_chart(_series(latest, "reward_model", "accuracy"), title="RM train accuracy"))
+        step_charts.append(
+            line_chart(_series(latest, "reward_model", "accuracy"), title=_("RM train accuracy"))
+        )
         specs = DPO_CHARTS if latest.kind == "dpo" else POLICY_CHARTS
         step_charts.extend(line_chart(_series(latest, "policy", key), title=title) for key, title in specs)
     chronological = list(reversed(rounds))
     round_charts = [
         line_chart(
-            [r.metrics.get("summary", {}).get(key) for r in chronological], title=title, x_label="round"
+            [r.metrics.get("summary", {}).get(key) for r in chronological], title=title, x_label=_("round")
         )
         for key, title in ROUND_CHARTS
     ]
     round_charts.extend(
-        line_chart([_final(r, "policy", key) for r in chronological], title=title, x_label="round")
+        line_chart([_final(r, "policy", key) for r in chronological], title=title, x_label=_("round"))
         for key, title in ROUND_SERIES_CHARTS
     )
     return {
