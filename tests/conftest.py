@@ -1,4 +1,8 @@
+import threading
+from collections.abc import Callable, Sequence
+
 import pytest
+from django.db import connection
 from rest_framework.test import APIClient
 
 from annotation.models import Role
@@ -47,3 +51,26 @@ def api_client(user=None) -> APIClient:
 def _fast_password_hashing(settings):
     # PBKDF2's deliberate slowness buys nothing in tests and costs seconds per user.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def run_concurrently(work: Callable[..., object], argsets: Sequence[tuple], *, timeout: float = 120) -> list:
+    """Runs `work(*args)` for every args in its own thread, all released at the same moment; each thread
+    closes its database connection. Returns what the threads raised (assert it is empty)."""
+    barrier = threading.Barrier(len(argsets))
+    errors: list[BaseException] = []
+
+    def run(args: tuple) -> None:
+        try:
+            barrier.wait(timeout=timeout)
+            work(*args)
+        except BaseException as exc:  # surfaced by the caller's assertion
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(args,)) for args in argsets]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=timeout)
+    return errors

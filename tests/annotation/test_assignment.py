@@ -1,18 +1,17 @@
 """Leasing: the hot path under concurrency, overlap, expiry, heartbeat and skip."""
 
-import threading
 import uuid
 from collections import Counter
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from annotation.models import Annotation, Assignment, AssignmentState, Comparison, ComparisonStatus, Role
 from annotation.services.annotations import annotation_submit
 from annotation.services.assignment import leases_expire, task_heartbeat, task_lease_next, task_skip
 from annotation.services.errors import Conflict, NotFound
+from tests.conftest import api_client, run_concurrently
 from tests.factories import ProjectFactory, make_comparisons, member
 
 
@@ -138,30 +137,13 @@ def test_gold_items_are_mixed_in_and_shown_to_everyone(db):
     assert Comparison.objects.get(pk=gold.pk).annotations_received == 2
 
 
-def _hammer(project, users, barrier, leases, errors):
-    def work(user):
-        try:
-            barrier.wait()
-            while (lease := task_lease_next(project=project, user=user)) is not None:
-                leases.append((user.pk, lease.comparison_id))
-                token = uuid.uuid4().hex
-                first = submit(lease.comparison_id, user, token)
-                retry = submit(lease.comparison_id, user, token)  # a retried request must not count twice
-                assert (first.created, retry.created, retry.annotation_id) == (
-                    True,
-                    False,
-                    first.annotation_id,
-                )
-        except Exception as exc:  # pragma: no cover - surfaced by the assertion below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=work, args=(user,)) for user in users]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+def _annotate_until_empty(project, user, leases):
+    while (lease := task_lease_next(project=project, user=user)) is not None:
+        leases.append((user.pk, lease.comparison_id))
+        token = uuid.uuid4().hex
+        first = submit(lease.comparison_id, user, token)
+        retry = submit(lease.comparison_id, user, token)  # a retried request must not count twice
+        assert (first.created, retry.created, retry.annotation_id) == (True, False, first.annotation_id)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -171,9 +153,7 @@ def test_concurrent_annotators_never_collide(overlap):
     comparisons = make_comparisons(project, 40)
     users = [member(project, Role.ANNOTATOR) for _ in range(10)]
     leases: list[tuple[int, int]] = []
-    errors: list[Exception] = []
-    _hammer(project, users, threading.Barrier(len(users)), leases, errors)
-    assert errors == []
+    assert run_concurrently(_annotate_until_empty, [(project, user, leases) for user in users]) == []
     per_comparison = Counter(cid for _, cid in leases)
     assert per_comparison == {c.pk: overlap for c in comparisons}  # overlap exact, every comparison served
     assert len(set(leases)) == len(leases)  # no user leased the same comparison twice
@@ -190,21 +170,11 @@ def test_one_user_asking_twice_at_once_gets_one_lease():
     project = ProjectFactory(overlap=1)
     make_comparisons(project, 10)
     user = member(project, Role.ANNOTATOR)
-    barrier = threading.Barrier(6)
     got: list[int] = []
-
-    def ask():
-        try:
-            barrier.wait()
-            got.append(task_lease_next(project=project, user=user).comparison_id)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=ask) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    errors = run_concurrently(
+        lambda: got.append(task_lease_next(project=project, user=user).comparison_id), [()] * 6
+    )
+    assert errors == []
     assert len(got) == 6 and len(set(got)) == 1  # every tab sees the same task
     assert Assignment.objects.filter(annotator=user, state=AssignmentState.LEASED).count() == 1
 
@@ -213,42 +183,27 @@ def test_one_user_asking_twice_at_once_gets_one_lease():
 def test_submit_and_next_through_the_api_under_concurrency():
     """The page's path: submit with ?next=1 (submission and next lease in one transaction), 8 annotators,
     overlap 2: every comparison served exactly twice, nobody told "nothing left" while work remained."""
-    from tests.conftest import api_client
-
     project = ProjectFactory(overlap=2)
     comparisons = make_comparisons(project, 30)
     users = [member(project, Role.ANNOTATOR) for _ in range(8)]
-    barrier = threading.Barrier(len(users))
     served: list[tuple[int, int]] = []
-    errors: list[BaseException] = []
 
     def work(user):
         client = api_client(user)
-        try:
-            barrier.wait()
-            response = client.post(f"/api/v1/projects/{project.slug}/tasks/next/")
-            task = response.json() if response.status_code == 200 else None
-            while task is not None:
-                served.append((user.pk, task["id"]))
-                body = {
-                    "ranking": [[r["id"]] for r in task["responses"]],
-                    "strength": "slight",
-                    "client_token": uuid.uuid4().hex,
-                }
-                response = client.post(f"/api/v1/tasks/{task['id']}/annotations/?next=1", body, format="json")
-                assert response.status_code == 201, response.content
-                task = response.json()["next"]
-        except BaseException as exc:  # pragma: no cover - surfaced by the assertion below
-            errors.append(exc)
-        finally:
-            connection.close()
+        response = client.post(f"/api/v1/projects/{project.slug}/tasks/next/")
+        task = response.json() if response.status_code == 200 else None
+        while task is not None:
+            served.append((user.pk, task["id"]))
+            body = {
+                "ranking": [[r["id"]] for r in task["responses"]],
+                "strength": "slight",
+                "client_token": uuid.uuid4().hex,
+            }
+            response = client.post(f"/api/v1/tasks/{task['id']}/annotations/?next=1", body, format="json")
+            assert response.status_code == 201, response.content
+            task = response.json()["next"]
 
-    threads = [threading.Thread(target=work, args=(user,)) for user in users]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert errors == []
+    assert run_concurrently(work, [(user,) for user in users]) == []
     assert Counter(cid for _, cid in served) == {c.pk: 2 for c in comparisons}
     assert len(set(served)) == len(served)
     assert Annotation.objects.filter(project=project).count() == 60

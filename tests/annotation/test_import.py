@@ -115,8 +115,11 @@ def test_more_responses_than_needed_cover_every_response(project):
         (b'{"id": "x", "prompt": "q", "metadata": {"s": "\\ud800"}}', "metadata.s", "unpaired surrogate"),
         (b'{"id": "\\udfff", "prompt": "q"}', "id", "unpaired surrogate"),
         (b'{"id": "x", "prompt": "\\ud83d"}', "prompt", "unpaired surrogate"),
-        (b'{"id": "x", "prompt": "q", "metadata": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "(line)",
-         "nested too deeply"),  # fmt: skip
+        (
+            b'{"id": "x", "prompt": "q", "metadata": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+            "(line)",
+            "nested too deeply",
+        ),
     ],
 )
 def test_invalid_line_is_named_and_nothing_written(project, raw, field, fragment):

@@ -9,7 +9,6 @@ import uuid
 import pytest
 import redis
 from django.core.management import call_command
-from django.db import connection
 from django.utils import timezone
 
 from annotation.models import (
@@ -35,7 +34,7 @@ from annotation.services.rounds import (
 from annotation.training_runs import runner, stages
 from tests.celery_worker import celery_worker, use_test_broker
 from tests.celery_worker import test_broker_url as broker_url
-from tests.conftest import api_client
+from tests.conftest import api_client, run_concurrently
 from tests.factories import TINY_ROUND as TINY
 from tests.factories import (
     ProjectFactory,
@@ -102,23 +101,15 @@ def test_round_endpoints_by_role(project, project_admin, annotator, outsider):
 @pytest.mark.django_db(transaction=True)
 def test_two_concurrent_launches_one_refused():
     project = ProjectFactory()
-    barrier = threading.Barrier(2)
     outcomes: list[object] = []
 
     def launch():
         try:
-            barrier.wait(timeout=10)
             outcomes.append(round_launch(project=project, config={"preset": "smoke"}).pk)
         except Conflict as exc:
             outcomes.append(exc.code)
-        finally:
-            connection.close()
 
-    threads = [threading.Thread(target=launch) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    assert run_concurrently(launch, [(), ()], timeout=30) == []
     assert sorted(outcomes, key=str) == sorted(
         [*TrainingRound.objects.filter(project=project).values_list("pk", flat=True), "round_active"], key=str
     )
