@@ -4,10 +4,13 @@ For each number of concurrent annotators (1, 8, 50 by default) every annotator t
 POST tasks/next -> POST tasks/{id}/annotations/ for a fixed time over a project of N comparisons, and the
 script prints loops/s, p50/p99 of each call, and the duplicate assignments found afterwards (must be 0).
 A second mode measures the page's real path, submit-with-?next=1 (one round trip per comparison).
+With --peer label-studio the same loop is then run against Label Studio (its next-task and annotation API,
+same sizes, annotators and seconds; see benchmarks/peer_label_studio.py), lines tagged by system=.
 
 It uses its own database (<DATABASE_URL's name>_bench) and never touches the dev data:
 
     .venv/bin/python benchmarks/annotate_loop.py --comparisons 100000 --seconds 10
+    .venv/bin/python benchmarks/annotate_loop.py --comparisons 100000 --seconds 10 --peer label-studio
 """
 
 import argparse
@@ -23,6 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
+from benchmarks.peer_label_studio import LabelStudioPeer
 from benchmarks.serving import bench_database_url, ensure_database, start_gunicorn
 
 SEED_SQL = """
@@ -173,14 +177,30 @@ def run_level(project, port: int, annotators: int, seconds: float, combined: boo
     for thread in threads:
         thread.join()
     elapsed = time.perf_counter() - started
+    return _summary(loops[0], elapsed, next_ms, submit_ms, errors)
+
+
+def _summary(
+    loops: int, elapsed: float, next_ms: list[float], submit_ms: list[float], errors: list[str]
+) -> dict:
     return {
-        "loops_per_s": loops[0] / elapsed,
+        "loops_per_s": loops / elapsed,
         "next_p50": _percentile(next_ms, 0.50),
         "next_p99": _percentile(next_ms, 0.99),
         "submit_p50": _percentile(submit_ms, 0.50),
         "submit_p99": _percentile(submit_ms, 0.99),
         "errors": errors[:3],
     }
+
+
+def _line(system: str, n: int, annotators: int, label: str, result: dict) -> str:
+    return (
+        f"system={system:<12} comparisons={n} annotators={annotators:>2} mode={label:<13} "
+        f"loops/s={result['loops_per_s']:7.1f} "
+        f"next_p50={result['next_p50']:6.1f}ms next_p99={result['next_p99']:6.1f}ms "
+        f"submit_p50={result['submit_p50']:6.1f}ms submit_p99={result['submit_p99']:6.1f}ms"
+        + (f" errors={result['errors']}" if result["errors"] else "")
+    )
 
 
 def duplicates(project) -> tuple[int, int]:  # type: ignore[no-untyped-def]
@@ -214,6 +234,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="measured time per level")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
+    parser.add_argument(
+        "--peer", choices=["label-studio"], help="also run the loop against this peer, same sizes and levels"
+    )
+    parser.add_argument(
+        "--peer-db", choices=["postgres", "sqlite"], default="postgres",
+        help="the peer's database: its own database on our Postgres server (default) or its default SQLite",
+    )  # fmt: skip
     args = parser.parse_args()
 
     url = bench_database_url()
@@ -234,12 +261,30 @@ def main() -> None:
     )
     server, port = start_gunicorn(workers=args.workers, threads=args.threads)
     print(f"# gunicorn gthread workers={args.workers} threads={args.threads}, clients over loopback HTTP")
+    peer = None
     try:
+        if args.peer == "label-studio":
+            peer = LabelStudioPeer(
+                database_url=_suffixed(url, "_ls"), database=args.peer_db, workers=args.workers,
+                threads=args.threads,
+            )  # fmt: skip
+            print(peer.describe(), flush=True)
+            peer.start(annotators=max(args.annotators))
         for n in args.comparisons:
             _run_size(n, port, args)
+            if peer is not None:
+                _run_peer_size(peer, n, args)
     finally:
         server.terminate()
         server.wait(timeout=30)
+        if peer is not None:
+            peer.stop()
+
+
+def _suffixed(url: str, suffix: str) -> str:
+    """The same server URL with the database name suffixed: the peer's own database."""
+    base, _, query = url.partition("?")
+    return base + suffix + ("?" + query if query else "")
 
 
 def _run_size(n: int, port: int, args: argparse.Namespace) -> None:
@@ -248,16 +293,26 @@ def _run_size(n: int, port: int, args: argparse.Namespace) -> None:
         for annotators in args.annotators:
             result = run_level(project, port, annotators, args.seconds, combined=mode == "combined")
             label = "next+submit" if mode == "separate" else "submit?next=1"
-            print(
-                f"comparisons={n} annotators={annotators:>2} mode={label:<13} "
-                f"loops/s={result['loops_per_s']:7.1f} "
-                f"next_p50={result['next_p50']:6.1f}ms next_p99={result['next_p99']:6.1f}ms "
-                f"submit_p50={result['submit_p50']:6.1f}ms submit_p99={result['submit_p99']:6.1f}ms"
-                + (f" errors={result['errors']}" if result["errors"] else ""),
-                flush=True,
-            )
+            print(_line("prefer", n, annotators, label, result), flush=True)
     over, counter_over = duplicates(project)
-    print(f"comparisons={n} duplicate_assignments={over} over_filled_counters={counter_over}", flush=True)
+    print(
+        f"system={'prefer':<12} comparisons={n} duplicate_assignments={over} "
+        f"over_filled_counters={counter_over}",
+        flush=True,
+    )
+
+
+def _run_peer_size(peer: LabelStudioPeer, n: int, args: argparse.Namespace) -> None:
+    """Label Studio has no submit-and-next call: only the next+submit mode."""
+    project_id = peer.prepare(n)
+    for annotators in args.annotators:
+        result = _summary(**peer.run_level(project_id, annotators, args.seconds))
+        print(_line("label-studio", n, annotators, "next+submit", result), flush=True)
+    over, races = peer.duplicates(project_id), peer.logged_lock_races()
+    print(
+        f"system=label-studio comparisons={n} duplicate_annotations={over} logged_lock_races={races}",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":
