@@ -26,7 +26,7 @@ export PREFER_DATA_DIR ?= $(CURDIR)/var/data
 help:
 	@echo "make demo            install, start Postgres/Redis if needed, migrate, seed, run web + workers + beat"
 	@echo "make test            install, start Postgres/Redis if needed, run the test suite"
-	@echo "make lint            ruff check + ruff format --check"
+	@echo "make lint            ruff check + ruff format --check + mypy (strict on training/)"
 	@echo "make install         create .venv and install Prefer with the train and dev extras"
 	@echo "make services        find or start Postgres and Redis; writes $(SERVICES_ENV)"
 	@echo "make services-status show what the embedded servers under ./var are doing"
@@ -89,3 +89,4 @@ demo: install services messages
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy

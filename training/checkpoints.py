@@ -153,7 +153,7 @@ def remove_stale_temporaries(parent: Path | str) -> list[Path]:
 
     Only call it when no writer is running in `parent`.
     """
-    removed = []
+    removed: list[Path] = []
     parent = Path(parent)
     if not parent.is_dir():
         return removed

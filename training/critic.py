@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import copy
+from typing import cast
 
 import torch
 from torch import nn
@@ -104,7 +105,8 @@ def build_critic(
         return ValueHead(hidden_size).to(device), kind
     if kind == "reward":
         assert reward_model is not None
-        critic = ValueModel(copy.deepcopy(reward_model.base_model), copy.deepcopy(reward_model.score))
+        score = cast(nn.Linear, reward_model.score)  # checked by per_token_rm above
+        critic = ValueModel(copy.deepcopy(reward_model.base_model), copy.deepcopy(score))
     else:
         head = nn.Linear(hidden_size, 1, bias=True)
         nn.init.zeros_(head.weight)

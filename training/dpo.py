@@ -26,7 +26,7 @@ from training.models import load_causal_lm, max_model_length, save_model
 from training.rows import Conversation, preference_pairs
 
 
-class _Hooks(TrainerCallback):  # type: ignore[misc]
+class _Hooks(TrainerCallback):
     def __init__(self, log: MetricsLog, total_steps: int, should_stop: StopCallback | None) -> None:
         self.log = log
         self.total_steps = total_steps
@@ -120,8 +120,8 @@ def train_dpo(
         chosen-minus-rejected log-ratio margin over the reference), `accuracy_final`, `steps`, `duration_s`.
     """
     from datasets import Dataset
-    from trl import DPOConfig as TRLDPOConfig
-    from trl import DPOTrainer
+    from trl import DPOConfig as TRLDPOConfig  # type: ignore[attr-defined]  # lazy module exports
+    from trl import DPOTrainer  # type: ignore[attr-defined]
 
     config.validate()
     started = time.monotonic()
@@ -199,10 +199,11 @@ def train_dpo(
                 "duration_s": time.monotonic() - started,
             }
             trained = trainer.model
+            assert trained is not None
             if config.lora:
-                trained = trained.merge_and_unload()
+                trained = trained.merge_and_unload()  # type: ignore[operator]
             trained.eval()
-            save_model(trained, tokenizer, tmp)
+            save_model(trained, tokenizer, tmp)  # type: ignore[arg-type]  # TRL types it as nn.Module
             write_metrics_json(tmp, metrics)
             write_manifest(
                 tmp,

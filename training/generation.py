@@ -155,7 +155,9 @@ def sample_responses(
         settings.return_dict_in_generate = True
         settings.output_logits = True
         settings.output_hidden_states = True
-    output = model.generate(input_ids=query_ids, attention_mask=query_mask, generation_config=settings)
+    output = model.generate(  # type: ignore[operator]  # nn.Module.__getattr__ hides the method
+        input_ids=query_ids, attention_mask=query_mask, generation_config=settings
+    )
     model.train(was_training)
     logits = hidden = None
     if with_details:
@@ -176,7 +178,7 @@ def decode_responses(tokenizer: PreTrainedTokenizerBase, batch: SampledBatch) ->
     for row in range(batch.response_ids.shape[0]):
         n_tokens = int(batch.response_mask[row].sum())
         ids = batch.response_ids[row, :n_tokens].tolist()
-        text = tokenizer.decode(ids, skip_special_tokens=True).strip()
+        text = str(tokenizer.decode(ids, skip_special_tokens=True)).strip()
         results.append(GeneratedResponse(text=text, n_tokens=n_tokens, finished=bool(batch.finished[row])))
     return results
 

@@ -190,7 +190,7 @@ def build_tiny_model(name: str, seed: int = 0) -> tuple[PreTrainedModel, PreTrai
         seed (`int`): initialisation seed; the same seed gives the same weights.
     """
     tokenizer = build_tiny_tokenizer()
-    config = LlamaConfig(
+    config = LlamaConfig(  # type: ignore[call-arg]  # num_labels goes to PretrainedConfig's kwargs
         vocab_size=len(tokenizer),
         hidden_size=64,
         intermediate_size=128,
@@ -273,7 +273,7 @@ def load_causal_lm(
     tokenizer = prepare_tokenizer(AutoTokenizer.from_pretrained(path))
     model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype)
     _sync_special_ids(model, tokenizer)
-    model.to(device or pick_device())
+    model.to(device or pick_device())  # type: ignore[arg-type]  # transformers' stub of to() is wrong
     model.eval()
     return model, tokenizer
 

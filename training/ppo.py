@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -125,7 +125,7 @@ def _reference(policy: nn.Module, frozen_reference: nn.Module | None) -> Iterato
     if frozen_reference is not None:
         yield frozen_reference
     else:  # LoRA: the reference is the same weights with the adapter switched off
-        with policy.disable_adapter():
+        with policy.disable_adapter():  # type: ignore[operator]  # PeftModel method behind nn.Module.__getattr__
             yield policy
 
 
@@ -226,7 +226,7 @@ def train_ppo(
             target_modules="all-linear",
             task_type="CAUSAL_LM",
         )
-        policy = get_peft_model(policy, lora)
+        policy = cast(PreTrainedModel, get_peft_model(policy, lora))  # forwards the model's API
         disable_dropout(policy)  # LoRA's own dropout would make the first ratio differ from 1
     else:
         frozen_reference = copy.deepcopy(policy).requires_grad_(False).eval()
@@ -266,7 +266,7 @@ def train_ppo(
                     # Unmerged LoRA adds ~200 small matmuls to every decoding step (3x slower sampling on a
                     # CPU); merged, sampling runs at base-model speed. Unmerged again before the reference
                     # pass, which needs the adapter-free weights.
-                    policy.merge_adapter()
+                    policy.merge_adapter()  # type: ignore[operator]  # PeftModel method behind nn.Module.__getattr__
                 try:
                     sampled = sample_responses(
                         policy,
@@ -279,12 +279,12 @@ def train_ppo(
                     )
                 finally:
                     if config.lora:
-                        policy.unmerge_adapter()
+                        policy.unmerge_adapter()  # type: ignore[operator]  # PeftModel method behind nn.Module.__getattr__
                 batch = _Batch(sampled)
                 lengths = batch.mask.sum(dim=1)
                 texts = [
-                    tokenizer.decode(
-                        batch.response_ids[i, : int(lengths[i])], skip_special_tokens=True
+                    str(
+                        tokenizer.decode(batch.response_ids[i, : int(lengths[i])], skip_special_tokens=True)
                     ).strip()
                     for i in range(len(chosen))
                 ]
@@ -452,7 +452,7 @@ def train_ppo(
                 "duration_s": duration,
             }
             check_cancelled(should_stop, "before saving the policy")
-            final = policy.merge_and_unload() if config.lora else policy
+            final = policy.merge_and_unload() if config.lora else policy  # type: ignore[operator]  # PeftModel method behind nn.Module.__getattr__
             final.eval()
             save_model(final, tokenizer, tmp)
             write_metrics_json(tmp, metrics)
