@@ -1,18 +1,22 @@
 """PPO throughput: generated + trained tokens per second, ours (PPO-max) vs TRL's RLOOTrainer, same run.
 
 Same policy (SmolLM2-135M-Instruct by default), same reward model (a MiniLM reward model trained here on
-synthetic preference data, cached under the models dir), same prompts, same sequences per step (8), same
-response cap (64 new tokens), same number of steps, same thread count. TRL runs with its defaults; what is
-changed is what a CPU needs (use_cpu=True, bf16=False), the shared budgets above (max_steps,
+synthetic preference data, cached under the models dir), same prompts (each sampled once), same sequences
+per optimizer step (8), same response cap (64 new tokens), same thread count. Each runs with its own
+defaults: TRL's RLOO samples 8 sequences per step (`generation_batch_size` unset), ours samples a rollout
+of 32 and trains on it in 4 mini-batches of 8 (`PPOConfig` defaults). What is changed in TRL is what a CPU
+needs (use_cpu=True, bf16=False), the shared budgets above (max_steps = prompts / 8,
 max_completion_length), logging every step, report_to=[] and no checkpoint saving. Ours runs with LoRA (the
-CPU recipe in DESIGN section 6); `--trl-lora` also runs TRL with the same LoRA settings.
+CPU recipe in DESIGN section 6); `--trl-lora` also runs TRL with the same LoRA settings, and
+`--trl-rollout-32` also runs TRL sampling 32 sequences at a time (`steps_per_generation=4`), the same
+rollout size as ours.
 
 Tokens counted for both: every generated response token once, plus once more per optimisation pass that
 trains on it (ours: `ppo_epochs`=1; RLOO: `num_iterations`=1). Both clocks cover the training loop only
 (ours: the PPO iterations; TRL: `trainer.train()`); model loading is outside both.
 
-    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/ppo.py                # 4 steps each
-    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/ppo.py --demo-scale   # 64 prompts x 64 tokens (8 steps)
+    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/ppo.py                # 128 prompts x 64 tokens
+    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/ppo.py --demo-scale   # 64 prompts x 64 tokens, ours only
 
 Prints one line per figure.
 """
@@ -67,22 +71,12 @@ def reward_model_dir(models_dir: Path) -> Path:
     return target
 
 
-def run_ours(
-    policy: str, reward: Path, conversations: list, steps: int, new_tokens: int, models_dir: Path
-) -> dict:
+def run_ours(policy: str, reward: Path, conversations: list, new_tokens: int, models_dir: Path) -> dict:
     from training.config import PPOConfig
     from training.ppo import train_ppo
 
-    config = PPOConfig(
-        steps=steps,
-        prompts_per_step=8,
-        mini_batch_size=4,
-        max_new_tokens=new_tokens,
-        lora=True,
-        learning_rate=1e-4,
-        critic_learning_rate=1e-3,
-        critic_warmup_steps=1,
-    )
+    config = PPOConfig(max_new_tokens=new_tokens, lora=True, learning_rate=1e-4, critic_learning_rate=1e-3)
+    config.steps = -(-len(conversations) // config.prompts_per_step)  # every prompt sampled once
     with tempfile.TemporaryDirectory() as out:
         started = time.monotonic()
         metrics = train_ppo(
@@ -103,7 +97,13 @@ def run_ours(
 
 
 def run_trl(
-    policy: str, reward: Path, conversations: list, steps: int, new_tokens: int, models_dir: Path, lora: bool
+    policy: str,
+    reward: Path,
+    conversations: list,
+    new_tokens: int,
+    models_dir: Path,
+    lora: bool,
+    rollout_steps: int | None,
 ) -> dict:
     import transformers
     from datasets import Dataset
@@ -136,7 +136,8 @@ def run_trl(
             use_cpu=True,
             bf16=False,
             report_to=[],
-            max_steps=steps,
+            max_steps=len(conversations) // 8,  # 8 sequences per step (TRL's default batch)
+            steps_per_generation=rollout_steps,
             max_completion_length=new_tokens,
             logging_steps=1,
             save_strategy="no",
@@ -156,8 +157,9 @@ def run_trl(
         started = time.monotonic()
         trainer.train()
         seconds = time.monotonic() - started
-    per_step = args.per_device_train_batch_size
-    generated = sum(row["completions/mean_length"] * per_step for row in logs)
+    # Completion stats are logged once per generation, over the whole generation batch.
+    per_generation = args.per_device_train_batch_size * (rollout_steps or 1)
+    generated = sum(row["completions/mean_length"] * per_generation for row in logs)
     trained = generated * args.num_iterations
     return {
         "tokens_per_s": (generated + trained) / seconds,
@@ -168,7 +170,8 @@ def run_trl(
         / max(1, len(logs) // 4),
         "kl_per_token": logs[-1].get("kl", float("nan")),
         "loop_s": seconds,
-        "sequences_per_step": per_step,
+        "sequences_per_step": args.per_device_train_batch_size,
+        "sequences_per_generation": per_generation,
         "num_generations": args.num_generations,
         "gradient_checkpointing": args.gradient_checkpointing,
         "learning_rate": args.learning_rate,
@@ -180,14 +183,17 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--policy", default="smollm2-135m-instruct")
-    parser.add_argument("--steps", type=int, default=4)
+    parser.add_argument("--prompts", type=int, default=128, help="sampled once each (a multiple of 32)")
     parser.add_argument("--max-new-tokens", type=int, default=64)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument(
         "--models-dir", default=str(Path(os.environ.get("PREFER_DATA_DIR", "var")) / "models")
     )
-    parser.add_argument("--demo-scale", action="store_true", help="64 prompts x 64 new tokens: 8 steps of 8")
+    parser.add_argument("--demo-scale", action="store_true", help="64 prompts x 64 new tokens, ours only")
     parser.add_argument("--trl-lora", action="store_true", help="also run RLOO with our LoRA settings")
+    parser.add_argument(
+        "--trl-rollout-32", action="store_true", help="also run RLOO sampling 32 sequences at a time"
+    )
     parser.add_argument("--skip-trl", action="store_true")
     args = parser.parse_args()
 
@@ -200,12 +206,11 @@ def main() -> None:
     datasets.disable_progress_bars()
     torch.set_num_threads(args.threads)
     models_dir = Path(args.models_dir)
-    steps = 8 if args.demo_scale else args.steps
-    conversations = prompts(steps * 8)
+    conversations = prompts(64 if args.demo_scale else args.prompts)
     reward = reward_model_dir(models_dir)
     tag = f"ppo policy={args.policy} reward=minilm-rm prompts={len(conversations)}"
     tag += f" new_tokens={args.max_new_tokens}"
-    ours = run_ours(args.policy, reward, conversations, steps, args.max_new_tokens, models_dir)
+    ours = run_ours(args.policy, reward, conversations, args.max_new_tokens, models_dir)
     print(f"{tag} impl=ours(ppo-max,lora,critic={ours['critic']}) tokens_per_s={ours['tokens_per_s']:.1f} "
           f"generated={ours['generated']} trained={ours['trained']} loop_s={ours['loop_s']:.1f} "
           f"reward_first={ours['reward_first']:.3f} reward_last={ours['reward_last']:.3f} "
@@ -213,16 +218,21 @@ def main() -> None:
     if args.demo_scale:
         print(f"{tag} demo_scale_round_wall_s={ours['wall_s']:.1f} budget_s=600 "
               f"within_budget={ours['wall_s'] < 600}", flush=True)  # fmt: skip
-    if args.skip_trl:
+    if args.skip_trl or args.demo_scale:
         return
-    runs = [("rloo-defaults", False)] + ([("rloo-lora", True)] if args.trl_lora else [])
-    for name, lora in runs:
-        trl = run_trl(args.policy, reward, conversations, steps, args.max_new_tokens, models_dir, lora)
+    runs = [("rloo-defaults", False, None)]
+    runs += [("rloo-lora", True, None)] if args.trl_lora else []
+    runs += [("rloo-rollout-32", False, 4)] if args.trl_rollout_32 else []
+    for name, lora, rollout_steps in runs:
+        trl = run_trl(
+            args.policy, reward, conversations, args.max_new_tokens, models_dir, lora, rollout_steps
+        )
         print(f"{tag} impl=trl({name}) tokens_per_s={trl['tokens_per_s']:.1f} "
               f"generated={trl['generated']:.0f} trained={trl['trained']:.0f} loop_s={trl['loop_s']:.1f} "
               f"reward_first={trl['reward_first']:.3f} "
               f"reward_last={trl['reward_last']:.3f} kl_per_token={trl['kl_per_token']:.4f} "
-              f"(sequences/step {trl['sequences_per_step']}, num_generations {trl['num_generations']}, "
+              f"(sequences/step {trl['sequences_per_step']}, sampled {trl['sequences_per_generation']} at a "
+              f"time, num_generations {trl['num_generations']}, "
               f"gradient_checkpointing={trl['gradient_checkpointing']}, lr {trl['learning_rate']})",
               flush=True)  # fmt: skip
         print(

@@ -4,8 +4,9 @@ One iteration: sample one response per prompt for a small batch of prompts, scor
 reward model (decoded and re-tokenised, so the reward model may use another tokenizer), penalise responses
 without EOS, normalise the score with running moments and clip it, fold a per-token KL penalty against the
 frozen reference into the rewards, compute GAE advantages (whitened) and returns, then run `ppo_epochs`
-passes of clipped policy and value updates over mini-batches (grad-norm clipped). The first
-`critic_warmup_steps` iterations train only the critic.
+passes of clipped policy and value updates over mini-batches (grad-norm clipped). Before the first actor
+update the critic alone takes `critic_warmup_passes` passes over the first rollout, then the advantages are
+re-estimated with it.
 
 The behaviour policy's log-probs (and, for the `head` critic, the value features) come from the generation
 pass itself, so collecting experience costs one extra forward pass (the reference) instead of three. The
@@ -118,6 +119,31 @@ def _response_values(critic: nn.Module, batch: _Batch, rows: torch.Tensor | slic
     values = critic(ids, attention, positions)
     width = batch.response_ids.shape[1]
     return values[:, query_len - 1 : query_len - 1 + width]
+
+
+@torch.no_grad()
+def _estimate_advantages(batch: _Batch, rewards: torch.Tensor, config: PPOConfig) -> None:
+    """GAE advantages (whitened when configured) and returns from the rollout's current values."""
+    batch.advantages, batch.returns = generalized_advantage_estimation(
+        rewards, batch.values, batch.mask, config.gamma, config.lam
+    )
+    if config.whiten_advantages:
+        batch.advantages = masked_whiten(batch.advantages, batch.mask)
+
+
+def _rollout_values(
+    critic: nn.Module, value_head: ValueHead | None, batch: _Batch, mini_batch_size: int
+) -> torch.Tensor:
+    """The critic's values `[B, T]` for a whole rollout (after the critic warm-up changed them)."""
+    if value_head is not None:
+        return value_head(batch.generation_hidden).float()
+    size = batch.response_ids.shape[0]
+    return torch.cat(
+        [
+            _response_values(critic, batch, slice(i, i + mini_batch_size))
+            for i in range(0, size, mini_batch_size)
+        ]
+    ).float()
 
 
 @contextmanager
@@ -332,19 +358,19 @@ def train_ppo(
                         batch.values = value_head(batch.generation_hidden)
                     else:
                         batch.values = torch.cat(values).float()
-                    batch.generation_logits = batch.generation_hidden = torch.empty(0)  # free memory
+                    batch.generation_logits = torch.empty(0)  # free memory
                     rewards, kl = kl_penalized_rewards(
                         final_scores, batch.logprobs, batch.ref_logprobs, batch.mask, config.kl_coef
                     )
-                    batch.advantages, batch.returns = generalized_advantage_estimation(
-                        rewards, batch.values, batch.mask, config.gamma, config.lam
-                    )
-                    if config.whiten_advantages:
-                        batch.advantages = masked_whiten(batch.advantages, batch.mask)
+
+                _estimate_advantages(batch, rewards, config)
                 generated_tokens += int(lengths.sum())
 
-                # 2. Optimisation: clipped policy and value updates over mini-batches.
-                actor_frozen = step <= config.critic_warmup_steps
+                # 2. Optimisation: clipped policy and value updates over mini-batches. Before the actor's
+                # first update, the critic alone takes `critic_warmup_passes` passes over this first rollout
+                # (MOSS-RLHF's critic warm-up) and the advantages are then re-estimated with it, so the
+                # rollout still trains the actor: no sampling is spent on warm-up alone.
+                warmup_passes = config.critic_warmup_passes if step == 1 else 0
                 policy.train()
                 critic.train()
                 stats: dict[str, list[float]] = {
@@ -359,7 +385,12 @@ def train_ppo(
                         "ptx_loss",
                     )
                 }
-                for _epoch in range(config.ppo_epochs):
+                for pass_index in range(warmup_passes + config.ppo_epochs):
+                    actor_frozen = pass_index < warmup_passes
+                    if warmup_passes and pass_index == warmup_passes:
+                        with torch.no_grad():
+                            batch.values = _rollout_values(critic, value_head, batch, config.mini_batch_size)
+                        _estimate_advantages(batch, rewards, config)
                     order = torch.randperm(len(chosen))
                     for start in range(0, len(chosen), config.mini_batch_size):
                         rows_t = order[start : start + config.mini_batch_size].to(device)
@@ -424,7 +455,7 @@ def train_ppo(
                     "kl_ref_per_token": masked_mean(kl, batch.mask).item(),
                     "response_length": lengths.float().mean().item(),
                     "eos_fraction": sampled.finished.float().mean().item(),
-                    "actor_frozen": actor_frozen,
+                    "critic_warmup_passes": warmup_passes,
                     "generated_tokens": generated_tokens,
                     "trained_tokens": trained_tokens,
                     "step_seconds": time.monotonic() - step_started,
