@@ -20,7 +20,7 @@ import math
 import random
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, cast
 
@@ -41,6 +41,7 @@ from training.metrics import (
     write_metrics_json,
 )
 from training.models import load_causal_lm, load_reward_model, save_model
+from training.optimizers import adamw
 from training.ppo_math import (
     RunningMoments,
     clipped_policy_loss,
@@ -258,8 +259,8 @@ def train_ppo(
         frozen_reference = copy.deepcopy(policy).requires_grad_(False).eval()
     actor_params = [p for p in policy.parameters() if p.requires_grad]
     critic_params = [p for p in critic.parameters() if p.requires_grad]
-    actor_optimizer = torch.optim.AdamW(actor_params, lr=config.learning_rate, weight_decay=0.0)
-    critic_optimizer = torch.optim.AdamW(critic_params, lr=config.critic_learning_rate, weight_decay=0.0)
+    actor_optimizer = adamw(actor_params, lr=config.learning_rate)
+    critic_optimizer = adamw(critic_params, lr=config.critic_learning_rate)
 
     encoded_prompts = [encode_prompt(tokenizer, p, config.max_prompt_tokens) for p in prompts]
     prompt_order: list[int] = []
@@ -396,11 +397,14 @@ def train_ppo(
                         rows_t = order[start : start + config.mini_batch_size].to(device)
                         mask = batch.mask[rows_t]
                         states = None
-                        if not actor_frozen or value_head is not None:
-                            with nullcontext() if not actor_frozen else torch.no_grad():
-                                logits, labels, states = _response_forward(
-                                    policy, batch, rows_t, config.temperature, hidden=value_head is not None
-                                )
+                        if not actor_frozen:
+                            logits, labels, states = _response_forward(
+                                policy, batch, rows_t, config.temperature, hidden=value_head is not None
+                            )
+                        elif value_head is not None:
+                            # The policy has not moved since sampling: its hidden states are the ones the
+                            # generation pass kept, so the warm-up needs no forward pass at all.
+                            states = batch.generation_hidden[rows_t]
                         if not actor_frozen:
                             new_logprobs = logprobs_of_labels(logits, labels)
                             pg_loss, clipfrac, approx_kl = clipped_policy_loss(

@@ -25,6 +25,7 @@ from training.checkpoints import atomic_directory, data_hash, write_manifest
 from training.config import RewardConfig
 from training.metrics import MetricsLog, ProgressCallback, StopCallback, check_cancelled, write_metrics_json
 from training.models import load_reward_model, max_model_length, save_model
+from training.optimizers import adamw
 from training.rows import Conversation, preference_pairs
 
 
@@ -116,6 +117,12 @@ def _forward_scores(model: PreTrainedModel, sequences: list[list[int]], pad_id: 
     device = next(model.parameters()).device
     ids, mask = _right_pad(sequences, pad_id, device)
     return model(input_ids=ids, attention_mask=mask, use_cache=False).logits[:, 0].float()
+
+
+def _micro_batches(batch: list[int], size: int | None) -> list[list[int]]:
+    if not size or size >= len(batch):
+        return [batch]
+    return [batch[i : i + size] for i in range(0, len(batch), size)]
 
 
 def _disable_dropout(model: torch.nn.Module) -> None:
@@ -281,9 +288,7 @@ def train_reward_model(
     warmup = int(total_steps * config.warmup_ratio)
     _disable_dropout(model)
     model.train()
-    optimizer = torch.optim.AdamW(
-        model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
-    )
+    optimizer = adamw(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer,
         lambda step: (
@@ -310,18 +315,27 @@ def train_reward_model(
                     if step >= total_steps:
                         break
                     check_cancelled(should_stop, "during reward-model training")
-                    sequences = [encoded[i][0] for i in batch] + [encoded[i][1] for i in batch]
-                    scores = _forward_scores(model, sequences, pad_id)
-                    chosen, rejected = scores[: len(batch)], scores[len(batch) :]
-                    index = torch.tensor(batch)
-                    losses = bradley_terry_loss(
-                        chosen, rejected, margins[index].to(device), smoothing[index].to(device)
-                    )
-                    loss = losses.mean()
-                    if config.center_rewards_coefficient > 0:
-                        loss = loss + config.center_rewards_coefficient * ((chosen + rejected) ** 2).mean()
                     optimizer.zero_grad(set_to_none=True)
-                    loss.backward()
+                    # One optimizer step per batch, forward/backward in micro-batches (gradients add up).
+                    loss_sum, chosen_parts, rejected_parts = 0.0, [], []
+                    for part in _micro_batches(batch, config.micro_batch_size):
+                        sequences = [encoded[i][0] for i in part] + [encoded[i][1] for i in part]
+                        scores = _forward_scores(model, sequences, pad_id)
+                        chosen_part, rejected_part = scores[: len(part)], scores[len(part) :]
+                        index = torch.tensor(part)
+                        losses = bradley_terry_loss(
+                            chosen_part, rejected_part, margins[index].to(device), smoothing[index].to(device)
+                        )
+                        part_loss = losses.sum() / len(batch)
+                        if config.center_rewards_coefficient > 0:
+                            centering = ((chosen_part + rejected_part) ** 2).sum() / len(batch)
+                            part_loss = part_loss + config.center_rewards_coefficient * centering
+                        part_loss.backward()
+                        loss_sum += part_loss.item()
+                        chosen_parts.append(chosen_part.detach())
+                        rejected_parts.append(rejected_part.detach())
+                    chosen, rejected = torch.cat(chosen_parts), torch.cat(rejected_parts)
+                    loss = torch.tensor(loss_sum)
                     grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
                     optimizer.step()
                     scheduler.step()
