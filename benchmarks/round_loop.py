@@ -95,16 +95,11 @@ def main() -> None:
         annotated += 1
     print(f"# {annotated} preferences annotated in {time.perf_counter() - started:.1f} s; launching a round")
 
-    # Launched as the dashboard does; run inline here instead of on a worker (same code path).
-    from django.test.utils import override_settings
-
-    with override_settings(CELERY_BROKER_URL="memory://"):
-        from config.celery import app
-
-        app.conf.broker_url = "memory://"
-        training_round = round_launch(
-            project=project, kind=args.kind, config=json.loads(args.config), user=admin
-        )
+    # Launched as the dashboard does, then run in this process instead of on a worker (the worker's code
+    # path: round_execute is what the Celery task calls).
+    training_round = round_launch(
+        project=project, kind=args.kind, config=json.loads(args.config), user=admin, enqueue=False
+    )
     launched = time.perf_counter()
     status = round_execute(round_id=training_round.pk)
     lease = task_lease_next(project=project, user=annotator)
