@@ -19,12 +19,18 @@ SMOKE: dict[str, Any] = {
     "min_pairs": 2,
 }
 
+# What a round's policy stage uses where the admin's `ppo` section is silent (and no preset is named): LoRA,
+# the CPU recipe of DESIGN section 6 (a full fine-tune of SmolLM2 on a CPU takes minutes longer per round
+# and moves the policy less per step at its safe learning rate), at a learning rate suited to adapters.
+ROUND_PPO_DEFAULTS: dict[str, Any] = {"lora": True, "learning_rate": 1e-4, "critic_learning_rate": 1e-3}
+
 
 @dataclass
 class RoundConfig:
     """Args:
     reward: RewardConfig fields (model = the reward-model backbone: minilm-l6, or the policy's own).
-    ppo / dpo: PPOConfig / DPOConfig fields for the policy stage of that round kind.
+    ppo / dpo: PPOConfig / DPOConfig fields for the policy stage of that round kind (`ppo` over
+        ROUND_PPO_DEFAULTS unless it names a preset).
     generation: GenerationConfig fields for the generate stage and the win-rate check.
     prompts_per_round: train prompts the PPO stage samples from.
     eval_prompts: eval prompts for the acceptance checks (win rate, KL).
@@ -89,7 +95,7 @@ class RoundConfig:
         return RewardConfig.from_dict(self.reward)
 
     def ppo_config(self) -> PPOConfig:
-        config = PPOConfig.from_dict(self.ppo)
+        config = PPOConfig.from_dict(self.ppo if "preset" in self.ppo else {**ROUND_PPO_DEFAULTS, **self.ppo})
         if "steps" not in self.ppo and "preset" not in self.ppo:
             # One pass over the round's prompts unless the admin asked for a number of steps.
             config.steps = max(1, -(-self.prompts_per_round // config.prompts_per_step))

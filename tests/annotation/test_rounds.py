@@ -583,3 +583,13 @@ def test_cancel_mid_stage_and_failure_and_killed_worker(tmp_path):
     assert any("resumed" in event["event"] for event in resumed.metrics.get("events", []))
     assert RewardModelVersion.objects.filter(produced_by_id=round_id).count() == 1
     assert PolicyVersion.objects.filter(produced_by_id=round_id).count() == 1
+
+
+def test_round_ppo_defaults_to_the_cpu_lora_recipe_unless_told_otherwise():
+    from annotation.training_runs.config import RoundConfig
+
+    default = RoundConfig.from_dict({}).ppo_config()
+    assert (default.lora, default.learning_rate, default.steps) == (True, 1e-4, 2)  # 64 prompts, 32 a step
+    full = RoundConfig.from_dict({"ppo": {"lora": False, "learning_rate": 1e-5}}).ppo_config()
+    assert (full.lora, full.learning_rate) == (False, 1e-5)
+    assert RoundConfig.from_dict({"preset": "smoke"}).ppo_config().lora is False  # presets stand as written
