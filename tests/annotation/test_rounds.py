@@ -568,12 +568,15 @@ def test_cancel_mid_stage_and_failure_and_killed_worker(tmp_path):
         PolicyVersion.objects.filter(project=project, version=1).update(model_ref="tiny-causal-lm")
 
         # 3. SIGKILL the process running the round mid-stage: the redelivered task resumes it once the
-        # heartbeat is stale, and nothing is registered twice
+        # heartbeat is stale, and nothing is registered twice. (Enough PPO steps that the kill lands inside
+        # the stage: a smoke round of tiny models is over in half a second.)
         round_id = client.post(
-            f"/api/v1/projects/{project.slug}/rounds/", {"config": TINY}, format="json"
+            f"/api/v1/projects/{project.slug}/rounds/",
+            {"config": {**TINY, "ppo": {"preset": "smoke", "steps": 60}}},
+            format="json",
         ).json()["id"]
         wait_for(
-            lambda: TrainingRound.objects.filter(pk=round_id, stage__in=["reward_model", "policy"]).exists(),
+            lambda: TrainingRound.objects.filter(pk=round_id, stage="policy", progress__gt=0.36).exists(),
             180, worker, "the round to reach training",
         )  # fmt: skip
         worker.kill_child()
