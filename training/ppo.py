@@ -19,8 +19,7 @@ import copy
 import math
 import random
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, cast
 
@@ -31,7 +30,7 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 from training.checkpoints import atomic_directory, data_hash, write_manifest
 from training.config import PPOConfig
 from training.critic import ValueHead, build_critic, disable_dropout
-from training.generation import SampledBatch, encode_prompt, sample_responses
+from training.generation import encode_prompt, sample_responses
 from training.metrics import (
     MetricsLog,
     ProgressCallback,
@@ -47,145 +46,24 @@ from training.ppo_math import (
     clipped_policy_loss,
     clipped_value_loss,
     entropy_from_logits,
-    generalized_advantage_estimation,
     kl_penalized_rewards,
     logprobs_of_labels,
     masked_mean,
-    masked_whiten,
 )
 from training.reward import score_with_model
+from training.rollout import (
+    Rollout,
+    estimate_advantages,
+    ptx_batches,
+    ptx_loss,
+    reference_model,
+    response_forward,
+    response_values,
+    rollout_values,
+)
 from training.rows import Conversation
 
 RewardFunction = Callable[[list[Conversation], list[str]], list[float]]
-
-
-def _position_ids(attention_mask: torch.Tensor) -> torch.Tensor:
-    return (attention_mask.long().cumsum(-1) - 1).clamp(min=0)
-
-
-class _Batch:
-    """One iteration's experience; every tensor is `[B, ...]` on the training device."""
-
-    def __init__(self, sampled: SampledBatch) -> None:
-        # Trim columns that are padding in every row (common left padding, trailing after every EOS).
-        first = int(sampled.query_mask.any(dim=0).float().argmax())
-        width = max(int(sampled.response_mask.sum(dim=1).max()), 1)
-        self.query_ids = sampled.query_ids[:, first:]
-        self.query_mask = sampled.query_mask[:, first:]
-        self.response_ids = sampled.response_ids[:, :width]
-        self.mask = sampled.response_mask[:, :width]
-        assert sampled.logits is not None and sampled.hidden is not None, "sample with with_details=True"
-        self.generation_logits = sampled.logits[:, :width]
-        self.generation_hidden = sampled.hidden[:, :width]
-        self.logprobs = torch.empty(0)
-        self.ref_logprobs = torch.empty(0)
-        self.values = torch.empty(0)
-        self.advantages = torch.empty(0)
-        self.returns = torch.empty(0)
-
-    def inputs(self, rows: torch.Tensor | slice) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, int]:
-        """Full ids, attention mask, position ids and query length for some rows (common padding trimmed)."""
-        query_mask = self.query_mask[rows]
-        first = int(query_mask.any(dim=0).float().argmax())
-        query_ids = self.query_ids[rows][:, first:]
-        query_mask = query_mask[:, first:]
-        mask = self.mask[rows]
-        ids = torch.cat([query_ids, self.response_ids[rows]], dim=1)
-        attention = torch.cat([query_mask, mask.to(query_mask.dtype)], dim=1)
-        return ids, attention, _position_ids(attention), query_ids.shape[1]
-
-
-def _response_forward(
-    model: nn.Module, batch: _Batch, rows: torch.Tensor | slice, temperature: float, *, hidden: bool = False
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-    """Temperature-scaled logits `[b, T, V]` predicting each response token, the labels `[b, T]`, and with
-    `hidden` the last-layer states `[b, T, H]` those logits were read from."""
-    ids, attention, positions, query_len = batch.inputs(rows)
-    output = model(
-        input_ids=ids,
-        attention_mask=attention,
-        position_ids=positions,
-        use_cache=False,
-        output_hidden_states=hidden,
-    )
-    width = batch.response_ids.shape[1]
-    window = slice(query_len - 1, query_len - 1 + width)
-    logits = output.logits[:, window].float() / temperature
-    states = output.hidden_states[-1][:, window] if hidden else None
-    return logits, batch.response_ids[rows], states
-
-
-def _response_values(critic: nn.Module, batch: _Batch, rows: torch.Tensor | slice) -> torch.Tensor:
-    ids, attention, positions, query_len = batch.inputs(rows)
-    values = critic(ids, attention, positions)
-    width = batch.response_ids.shape[1]
-    return values[:, query_len - 1 : query_len - 1 + width]
-
-
-@torch.no_grad()
-def _estimate_advantages(batch: _Batch, rewards: torch.Tensor, config: PPOConfig) -> None:
-    """GAE advantages (whitened when configured) and returns from the rollout's current values."""
-    batch.advantages, batch.returns = generalized_advantage_estimation(
-        rewards, batch.values, batch.mask, config.gamma, config.lam
-    )
-    if config.whiten_advantages:
-        batch.advantages = masked_whiten(batch.advantages, batch.mask)
-
-
-def _rollout_values(
-    critic: nn.Module, value_head: ValueHead | None, batch: _Batch, mini_batch_size: int
-) -> torch.Tensor:
-    """The critic's values `[B, T]` for a whole rollout (after the critic warm-up changed them)."""
-    if value_head is not None:
-        return value_head(batch.generation_hidden).float()
-    size = batch.response_ids.shape[0]
-    return torch.cat(
-        [
-            _response_values(critic, batch, slice(i, i + mini_batch_size))
-            for i in range(0, size, mini_batch_size)
-        ]
-    ).float()
-
-
-@contextmanager
-def _reference(policy: nn.Module, frozen_reference: nn.Module | None) -> Iterator[nn.Module]:
-    if frozen_reference is not None:
-        yield frozen_reference
-    else:  # LoRA: the reference is the same weights with the adapter switched off
-        with policy.disable_adapter():  # type: ignore[operator]  # PeftModel method behind nn.Module.__getattr__
-            yield policy
-
-
-def _ptx_batches(
-    tokenizer: PreTrainedTokenizerBase,
-    conversations: list[Conversation],
-    size: int,
-    max_length: int,
-    seed: int,
-) -> Iterator[list[list[int]]]:
-    encoded = []
-    for conversation in conversations:
-        text = tokenizer.apply_chat_template(conversation, tokenize=False)
-        encoded.append(tokenizer(text, add_special_tokens=False)["input_ids"][:max_length])
-    rng = random.Random(seed)
-    while True:
-        rng.shuffle(encoded)
-        for start in range(0, len(encoded), size):
-            yield encoded[start : start + size]
-
-
-def _ptx_loss(
-    model: nn.Module, sequences: list[list[int]], pad_id: int, device: torch.device
-) -> torch.Tensor:
-    length = max(len(s) for s in sequences)
-    ids = torch.full((len(sequences), length), pad_id, dtype=torch.long)
-    mask = torch.zeros_like(ids)
-    for row, seq in enumerate(sequences):
-        ids[row, : len(seq)] = torch.tensor(seq)
-        mask[row, : len(seq)] = 1
-    ids, mask = ids.to(device), mask.to(device)
-    labels = ids.masked_fill(mask == 0, -100)
-    return model(input_ids=ids, attention_mask=mask, labels=labels, use_cache=False).loss
 
 
 def train_ppo(
@@ -266,7 +144,7 @@ def train_ppo(
     prompt_order: list[int] = []
     moments = RunningMoments()
     ptx = (
-        _ptx_batches(tokenizer, ptx_conversations, config.mini_batch_size, 1024, config.seed)
+        ptx_batches(tokenizer, ptx_conversations, config.mini_batch_size, 1024, config.seed)
         if ptx_conversations and config.ptx_coef > 0
         else None
     )
@@ -307,7 +185,7 @@ def train_ppo(
                 finally:
                     if config.lora:
                         policy.unmerge_adapter()  # type: ignore[operator]  # PeftModel method behind nn.Module.__getattr__
-                batch = _Batch(sampled)
+                batch = Rollout(sampled)
                 lengths = batch.mask.sum(dim=1)
                 texts = [
                     str(
@@ -347,13 +225,13 @@ def train_ppo(
                     ref_logprobs, values = [], []
                     for start in range(0, len(chosen), config.mini_batch_size):
                         rows = slice(start, start + config.mini_batch_size)
-                        with _reference(policy, frozen_reference) as reference:
-                            ref_logits, labels, _ = _response_forward(
+                        with reference_model(policy, frozen_reference) as reference:
+                            ref_logits, labels, _ = response_forward(
                                 reference, batch, rows, config.temperature
                             )
                         ref_logprobs.append(logprobs_of_labels(ref_logits, labels))
                         if value_head is None:
-                            values.append(_response_values(critic, batch, rows))
+                            values.append(response_values(critic, batch, rows))
                     batch.ref_logprobs = torch.cat(ref_logprobs)
                     if value_head is not None:
                         batch.values = value_head(batch.generation_hidden)
@@ -364,7 +242,7 @@ def train_ppo(
                         final_scores, batch.logprobs, batch.ref_logprobs, batch.mask, config.kl_coef
                     )
 
-                _estimate_advantages(batch, rewards, config)
+                estimate_advantages(batch, rewards, config)
                 generated_tokens += int(lengths.sum())
 
                 # 2. Optimisation: clipped policy and value updates over mini-batches. Before the actor's
@@ -390,15 +268,15 @@ def train_ppo(
                     actor_frozen = pass_index < warmup_passes
                     if warmup_passes and pass_index == warmup_passes:
                         with torch.no_grad():
-                            batch.values = _rollout_values(critic, value_head, batch, config.mini_batch_size)
-                        _estimate_advantages(batch, rewards, config)
+                            batch.values = rollout_values(critic, value_head, batch, config.mini_batch_size)
+                        estimate_advantages(batch, rewards, config)
                     order = torch.randperm(len(chosen))
                     for start in range(0, len(chosen), config.mini_batch_size):
                         rows_t = order[start : start + config.mini_batch_size].to(device)
                         mask = batch.mask[rows_t]
                         states = None
                         if not actor_frozen:
-                            logits, labels, states = _response_forward(
+                            logits, labels, states = response_forward(
                                 policy, batch, rows_t, config.temperature, hidden=value_head is not None
                             )
                         elif value_head is not None:
@@ -416,9 +294,9 @@ def train_ppo(
                             )
                             actor_loss = pg_loss
                             if ptx is not None:
-                                ptx_loss = _ptx_loss(policy, next(ptx), tokenizer.pad_token_id, device)
-                                actor_loss = actor_loss + config.ptx_coef * ptx_loss
-                                stats["ptx_loss"].append(ptx_loss.item())
+                                lm_loss = ptx_loss(policy, next(ptx), tokenizer.pad_token_id, device)
+                                actor_loss = actor_loss + config.ptx_coef * lm_loss
+                                stats["ptx_loss"].append(lm_loss.item())
                             actor_optimizer.zero_grad(set_to_none=True)
                             actor_loss.backward()
                             torch.nn.utils.clip_grad_norm_(actor_params, config.max_grad_norm)
@@ -433,7 +311,7 @@ def train_ppo(
                             assert states is not None
                             new_values = value_head(states)
                         else:
-                            new_values = _response_values(critic, batch, rows_t)
+                            new_values = response_values(critic, batch, rows_t)
                         vf_loss, vf_clipfrac = clipped_value_loss(
                             new_values,
                             batch.values[rows_t],

@@ -117,8 +117,8 @@ def test_sampling_log_probs_match_a_full_forward_pass(models_dir):
 
     from training.generation import encode_prompt, sample_responses
     from training.models import load_causal_lm
-    from training.ppo import _Batch, _response_forward
     from training.ppo_math import logprobs_of_labels, masked_mean
+    from training.rollout import Rollout, response_forward
 
     model, tokenizer = load_causal_lm("tiny-causal-lm", models_dir=models_dir)
     torch.manual_seed(0)
@@ -126,9 +126,9 @@ def test_sampling_log_probs_match_a_full_forward_pass(models_dir):
     sampled = sample_responses(
         model, tokenizer, prompts, max_new_tokens=10, temperature=0.7, top_p=1.0, with_details=True
     )
-    batch = _Batch(sampled)
+    batch = Rollout(sampled)
     from_generation = logprobs_of_labels(batch.generation_logits / 0.7, batch.response_ids)
-    logits, labels, hidden = _response_forward(model, batch, slice(None), 0.7, hidden=True)
+    logits, labels, hidden = response_forward(model, batch, slice(None), 0.7, hidden=True)
     recomputed = logprobs_of_labels(logits, labels)
     diff = (from_generation - recomputed).abs()
     assert masked_mean(diff, batch.mask).item() < 1e-4
