@@ -14,11 +14,8 @@ It uses its own database (<DATABASE_URL's name>_bench) and never touches the dev
 """
 
 import argparse
-import http.client
-import json
 import os
 import sys
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -27,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 from benchmarks.peer_label_studio import LabelStudioPeer
-from benchmarks.serving import bench_database_url, ensure_database, start_gunicorn
+from benchmarks.serving import Annotator, bench_database_url, closed_loop, ensure_database, start_gunicorn
 
 SEED_SQL = """
 WITH p AS (
@@ -119,65 +116,27 @@ def run_level(project, port: int, annotators: int, seconds: float, combined: boo
         membership_set(project=project, username=username, role=Role.ANNOTATOR)
         tokens.append(Token.objects.get_or_create(user=user)[0].key)
 
-    next_ms: list[float] = []
-    submit_ms: list[float] = []
-    loops = [0]
-    lock = threading.Lock()
-    barrier = threading.Barrier(annotators + 1)
-    stop_at = [0.0]
-    errors: list[str] = []
+    next_path = f"/api/v1/projects/{project.slug}/tasks/next/"
 
-    def worker(token: str) -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
+    def step(annotator: Annotator) -> bool:
+        if annotator.task is None:
+            status, annotator.task = annotator.call("POST", next_path, {}, "next")
+            if status == 204:
+                return False
+        task = annotator.task
+        assert task is not None
+        ids = [r["id"] for r in task["responses"]]
+        body = {"ranking": [[ids[0]], [ids[1]]], "strength": "clear", "client_token": uuid.uuid4().hex}
+        path = f"/api/v1/tasks/{task['id']}/annotations/" + ("?next=1" if combined else "")
+        status, payload = annotator.call("POST", path, body, "submit")
+        if status != 201 or payload is None:
+            annotator.errors.append(f"{status}: {str(payload)[:200]}")
+            return False
+        annotator.loops += 1
+        annotator.task = payload.get("next") if combined else None
+        return not combined or annotator.task is not None
 
-        def post(path: str, body: dict | None = None) -> tuple[int, dict | None]:
-            conn.request("POST", path, body=json.dumps(body or {}), headers=headers)
-            response = conn.getresponse()
-            data = response.read()
-            return response.status, (json.loads(data) if data else None)
-
-        mine_next: list[float] = []
-        mine_submit: list[float] = []
-        count = 0
-        task = None
-        barrier.wait()
-        while time.perf_counter() < stop_at[0]:
-            if task is None:
-                t0 = time.perf_counter()
-                status, task = post(f"/api/v1/projects/{project.slug}/tasks/next/")
-                mine_next.append((time.perf_counter() - t0) * 1000)
-                if status == 204:
-                    break
-            ids = [r["id"] for r in task["responses"]]
-            body = {"ranking": [[ids[0]], [ids[1]]], "strength": "clear", "client_token": uuid.uuid4().hex}
-            path = f"/api/v1/tasks/{task['id']}/annotations/" + ("?next=1" if combined else "")
-            t0 = time.perf_counter()
-            status, payload = post(path, body)
-            mine_submit.append((time.perf_counter() - t0) * 1000)
-            if status != 201:
-                errors.append(f"{status}: {str(payload)[:200]}")
-                break
-            count += 1
-            task = payload.get("next") if combined else None
-            if combined and task is None:
-                break
-        conn.close()
-        with lock:
-            next_ms.extend(mine_next)
-            submit_ms.extend(mine_submit)
-            loops[0] += count
-
-    threads = [threading.Thread(target=worker, args=(token,)) for token in tokens]
-    for thread in threads:
-        thread.start()
-    stop_at[0] = time.perf_counter() + seconds
-    started = time.perf_counter()
-    barrier.wait()
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - started
-    return _summary(loops[0], elapsed, next_ms, submit_ms, errors)
+    return _summary(**closed_loop(port, tokens, seconds, step))  # type: ignore[arg-type]
 
 
 def _summary(

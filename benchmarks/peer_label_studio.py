@@ -17,13 +17,12 @@ import http.client
 import json
 import os
 import subprocess
-import threading
 import time
 import venv
 from pathlib import Path
 from typing import IO
 
-from benchmarks.serving import ROOT, ensure_database, free_port
+from benchmarks.serving import ROOT, Annotator, closed_loop, ensure_database, free_port
 
 LS_VERSION = "1.23.2"
 VENV_DIR = ROOT / "var" / "peers" / "label-studio"
@@ -272,60 +271,24 @@ class LabelStudioPeer:
 
     def run_level(self, project_id: int, annotators: int, seconds: float) -> dict:
         """Raw figures of `annotators` threads looping next -> annotate for `seconds`."""
-        next_ms: list[float] = []
-        submit_ms: list[float] = []
-        loops = [0]
-        lock = threading.Lock()
-        barrier = threading.Barrier(annotators + 1)
-        stop_at = [0.0]
-        errors: list[str] = []
 
-        def worker(token: str) -> None:
-            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
-            headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
+        def step(annotator: Annotator) -> bool:
+            status, task = annotator.call("GET", f"/api/projects/{project_id}/next/", None, "next")
+            if status == 404:  # nothing left for this user
+                return False
+            if status != 200 or task is None:
+                annotator.errors.append(f"next {status}: {str(task)[:200]}")
+                return False
+            status, payload = annotator.call(
+                "POST", f"/api/tasks/{task['id']}/annotations/", {"result": RESULT}, "submit"
+            )
+            if status != 201:
+                annotator.errors.append(f"annotate {status}: {str(payload)[:200]}")
+                return False
+            annotator.loops += 1
+            return True
 
-            def call(method: str, path: str, body: dict | None = None) -> tuple[int, dict | None]:
-                conn.request(method, path, body=None if body is None else json.dumps(body), headers=headers)
-                response = conn.getresponse()
-                data = response.read()
-                return response.status, (json.loads(data) if data else None)
-
-            mine_next: list[float] = []
-            mine_submit: list[float] = []
-            count = 0
-            barrier.wait()
-            while time.perf_counter() < stop_at[0]:
-                t0 = time.perf_counter()
-                status, task = call("GET", f"/api/projects/{project_id}/next/")
-                mine_next.append((time.perf_counter() - t0) * 1000)
-                if status == 404:
-                    break
-                if status != 200 or task is None:
-                    errors.append(f"next {status}: {str(task)[:200]}")
-                    break
-                t0 = time.perf_counter()
-                status, payload = call("POST", f"/api/tasks/{task['id']}/annotations/", {"result": RESULT})
-                mine_submit.append((time.perf_counter() - t0) * 1000)
-                if status != 201:
-                    errors.append(f"annotate {status}: {str(payload)[:200]}")
-                    break
-                count += 1
-            conn.close()
-            with lock:
-                next_ms.extend(mine_next)
-                submit_ms.extend(mine_submit)
-                loops[0] += count
-
-        threads = [threading.Thread(target=worker, args=(token,)) for token in self.tokens[:annotators]]
-        for thread in threads:
-            thread.start()
-        stop_at[0] = time.perf_counter() + seconds
-        started = time.perf_counter()
-        barrier.wait()
-        for thread in threads:
-            thread.join()
-        elapsed = time.perf_counter() - started
-        return dict(loops=loops[0], elapsed=elapsed, next_ms=next_ms, submit_ms=submit_ms, errors=errors)
+        return closed_loop(self.port, self.tokens[:annotators], seconds, step)
 
     def duplicates(self, project_id: int) -> int:
         """Annotations beyond one per task (overlap is 1, so this must be 0)."""

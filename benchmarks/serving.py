@@ -1,11 +1,15 @@
-"""What the benchmarks share: their own database next to the dev one, and gunicorn on a free loopback port."""
+"""What the benchmarks share: their own database next to the dev one, gunicorn on a free loopback port, and
+the closed-loop annotator driver of the annotate-loop benchmark (ours and the peer's)."""
 
 import http.client
+import json
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -71,3 +75,56 @@ def start_gunicorn(*, workers: int, threads: int, timeout: int = 120) -> tuple[s
             time.sleep(0.3)
     server.kill()
     raise RuntimeError("gunicorn did not start")
+
+
+class Annotator:
+    """One simulated annotator: a keep-alive connection with its token, timing every call it makes."""
+
+    def __init__(self, port: int, token: str) -> None:
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        self.headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
+        self.timings: dict[str, list[float]] = {"next": [], "submit": []}
+        self.errors: list[str] = []
+        self.loops = 0
+        self.task: dict | None = None  # the task a combined submit-and-next call handed over
+
+    def call(self, method: str, path: str, body: dict | None, timing: str) -> tuple[int, dict | None]:
+        """One request; its latency in ms goes to `timings[timing]`. Returns the status and JSON body."""
+        started = time.perf_counter()
+        self.conn.request(method, path, body=None if body is None else json.dumps(body), headers=self.headers)
+        response = self.conn.getresponse()
+        data = response.read()
+        self.timings[timing].append((time.perf_counter() - started) * 1000)
+        return response.status, (json.loads(data) if data else None)
+
+
+def closed_loop(
+    port: int, tokens: list[str], seconds: float, step: Callable[[Annotator], bool]
+) -> dict[str, object]:
+    """Each token's annotator thread runs `step` (one next + submit loop; False ends that thread early) back
+    to back for `seconds`, all released together. Returns loops, elapsed, next_ms, submit_ms and errors."""
+    annotators = [Annotator(port, token) for token in tokens]
+    barrier = threading.Barrier(len(annotators) + 1)
+    stop_at = [0.0]
+
+    def run(annotator: Annotator) -> None:
+        barrier.wait()
+        while time.perf_counter() < stop_at[0] and step(annotator):
+            pass
+        annotator.conn.close()
+
+    threads = [threading.Thread(target=run, args=(annotator,)) for annotator in annotators]
+    for thread in threads:
+        thread.start()
+    stop_at[0] = time.perf_counter() + seconds
+    started = time.perf_counter()
+    barrier.wait()
+    for thread in threads:
+        thread.join()
+    return {
+        "loops": sum(a.loops for a in annotators),
+        "elapsed": time.perf_counter() - started,
+        "next_ms": [ms for a in annotators for ms in a.timings["next"]],
+        "submit_ms": [ms for a in annotators for ms in a.timings["submit"]],
+        "errors": [error for a in annotators for error in a.errors],
+    }
