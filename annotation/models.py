@@ -206,9 +206,13 @@ class Comparison(models.Model):
             models.UniqueConstraint(fields=["id", "project"], name="comparison_id_project"),
         ]
         indexes = [
-            # The assignment hot path: open comparisons of a project, oldest first.
+            # The assignment hot path: open comparisons of a project, the newest round's first (its policy
+            # is what the next round needs judged), then imported ones oldest first.
             models.Index(
-                fields=["project", "is_gold", "id"],
+                F("project"),
+                F("is_gold"),
+                F("round").desc(nulls_last=True),
+                F("id"),
                 name="comparison_open_queue",
                 condition=Q(status="open"),
             ),

@@ -1,8 +1,9 @@
 """Leases: which comparison an annotator works on next (the hot path), heartbeat and skip.
 
 The next comparison for user U in project P is an open comparison of P that U has not annotated or
-skipped, whose live leases plus received annotations are fewer than it wants, oldest first, with gold
-items mixed in at the project's rate. It is taken with SELECT ... FOR UPDATE SKIP LOCKED so that concurrent
+skipped, whose live leases plus received annotations are fewer than it wants: those of the newest training
+round first (judging its policy is what closes the loop), then the rest oldest first, with gold items
+mixed in at the project's rate. It is taken with SELECT ... FOR UPDATE SKIP LOCKED so that concurrent
 annotators pass each other instead of queueing, and every lease is written while its comparison row is
 locked: the capacity re-check after locking (a fresh statement, so a fresh snapshot under READ COMMITTED)
 sees every lease committed before, which is what keeps the overlap exact under concurrency.
@@ -36,7 +37,7 @@ WHERE c.project_id = %(project)s AND c.status = 'open' AND c.is_gold = %(gold)s
       SELECT count(*) FROM annotation_assignment l
       WHERE l.comparison_id = c.id AND l.state = 'leased' AND l.leased_until > %(now)s
         AND l.annotator_id <> %(user)s) < c.annotations_wanted)
-ORDER BY c.id
+ORDER BY c.round_id DESC NULLS LAST, c.id
 LIMIT 1
 FOR UPDATE OF c SKIP LOCKED
 """

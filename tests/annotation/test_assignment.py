@@ -207,3 +207,23 @@ def test_submit_and_next_through_the_api_under_concurrency():
     assert Counter(cid for _, cid in served) == {c.pk: 2 for c in comparisons}
     assert len(set(served)) == len(served)
     assert Annotation.objects.filter(project=project).count() == 60
+
+
+def test_the_newest_rounds_comparisons_are_served_first(project, annotator):
+    """A round's new comparisons (its policy against the previous one) jump the queue of imported ones, the
+    newest round's first: judging them is what the next round needs."""
+    from annotation.models import TrainingRound
+
+    imported = make_comparisons(project, 2)
+    first_round, second_round = (
+        TrainingRound.objects.create(project=project, status="succeeded") for _ in range(2)
+    )
+    older = make_comparisons(project, 1)[0]
+    newer = make_comparisons(project, 1)[0]
+    Comparison.objects.filter(pk=older.pk).update(round=first_round)
+    Comparison.objects.filter(pk=newer.pk).update(round=second_round)
+    served = []
+    while (lease := task_lease_next(project=project, user=annotator)) is not None:
+        served.append(lease.comparison_id)
+        submit(lease.comparison_id, annotator)
+    assert served == [newer.pk, older.pk, imported[0].pk, imported[1].pk]
