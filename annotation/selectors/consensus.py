@@ -17,12 +17,12 @@ a caller's transaction the read runs in its own REPEATABLE READ, READ ONLY trans
 cursors see one snapshot.
 """
 
-import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import orjson
 from django.db import connection, transaction
 from django.utils.dateparse import parse_datetime
 
@@ -323,10 +323,10 @@ def _annotation(row: Sequence[Any], full: bool) -> AnnotationRecord:
     if full:
         _, aid, uid, ranking, strength, all_bad, ratings, rationale, spent, at = row
         return AnnotationRecord(
-            aid, uid, json.loads(ranking), strength, all_bad, json.loads(ratings), rationale, spent, at
+            aid, uid, orjson.loads(ranking), strength, all_bad, orjson.loads(ratings), rationale, spent, at
         )
     _, aid, uid, ranking, strength, all_bad = row
-    return AnnotationRecord(aid, uid, json.loads(ranking), strength, all_bad)
+    return AnnotationRecord(aid, uid, orjson.loads(ranking), strength, all_bad)
 
 
 def comparison_records(
@@ -384,7 +384,9 @@ def comparison_records(
                         is_gold=is_gold,
                         prompt_external_id=external_id,
                         split=split,
-                        messages=[{"role": m["role"], "content": m["content"]} for m in json.loads(messages)],
+                        messages=[
+                            {"role": m["role"], "content": m["content"]} for m in orjson.loads(messages)
+                        ],
                         responses=[ResponseRecord(rid, text, source) for _, rid, text, source in items],
                         annotations=[_annotation(row, full) for row in votes],
                     )
