@@ -335,14 +335,13 @@ def train_reward_model(
                         chosen_parts.append(chosen_part.detach())
                         rejected_parts.append(rejected_part.detach())
                     chosen, rejected = torch.cat(chosen_parts), torch.cat(rejected_parts)
-                    loss = torch.tensor(loss_sum)
                     grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
                     optimizer.step()
                     scheduler.step()
                     step += 1
                     seen += len(batch)
                     correct = (chosen > rejected).float().sum().item()
-                    epoch_loss += loss.item() * len(batch)
+                    epoch_loss += loss_sum * len(batch)
                     epoch_correct += correct
                     epoch_pairs += len(batch)
                     log.log(
@@ -350,7 +349,7 @@ def train_reward_model(
                         step / total_steps,
                         {
                             "epoch": epoch,
-                            "loss": loss.item(),
+                            "loss": loss_sum,
                             "accuracy": correct / len(batch),
                             "margin": (chosen - rejected).mean().item(),
                             "grad_norm": float(grad_norm),
