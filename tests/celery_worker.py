@@ -22,9 +22,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_broker_url() -> str:
-    """The configured Redis with database 15, so test messages never mix with a developer's queues."""
+    """The configured Redis with database 15 (PREFER_TEST_BROKER_DB), so test messages never mix with a
+    developer's queues, nor with another test run's (give concurrent runs their own database)."""
     base = settings.REDIS_URL.rsplit("/", 1)[0] if settings.REDIS_URL.count("/") > 2 else settings.REDIS_URL
-    return f"{base}/15"
+    return f"{base}/{os.environ.get('PREFER_TEST_BROKER_DB', '15')}"
 
 
 def use_test_broker() -> None:
