@@ -109,7 +109,7 @@ def run_trl(backbone: str, train: list[dict], held_out: list[dict], models_dir: 
     from trl import RewardTrainer
 
     from training.models import load_reward_model
-    from training.reward import evaluate_pairs_with_model
+    from training.scoring import evaluate_pairs_with_model
 
     model, tokenizer = load_reward_model(backbone, models_dir=models_dir, device="cpu")
     model.config.pad_token_id = tokenizer.pad_token_id

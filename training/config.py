@@ -130,13 +130,22 @@ class RewardConfig(_ConfigBase):
     Args:
         model: backbone model reference (ignored when training warm-starts from `init`).
         epochs: passes over the training pairs.
-        max_steps: if set, stop after this many optimizer steps (overrides `epochs`).
+        max_steps: if set, stop after this many optimizer steps (overrides `epochs` and `min_steps`).
+        min_steps: at least this many optimizer steps whatever the data size (more epochs over small data):
+            a few hundred pairs are only a dozen steps an epoch, far too few to move a new score head.
         batch_size: pairs per optimizer step.
         micro_batch_size: pairs per forward/backward pass (gradients are accumulated up to `batch_size`);
             None runs the whole batch at once. Smaller passes keep activations in cache: on a CPU, 8 pairs
             a pass train SmolLM2 ~15% faster than 16.
         eval_batch_size: pairs per forward pass during evaluation.
-        learning_rate: peak AdamW learning rate (linear warm-up then linear decay).
+        learning_rate: peak AdamW learning rate of the backbone (linear warm-up then linear decay).
+        head_learning_rate: peak learning rate of the newly initialised score head (None: `learning_rate`).
+            A fresh head needs a far larger step than the pretrained backbone.
+        eval_every: optimizer steps between validation passes (early stopping); 0 disables early stopping.
+        early_stopping_patience: stop after this many validation passes without a lower validation loss; the
+            weights of the best pass are the ones saved.
+        validation_fraction: share of the training prompts (prompt-disjoint, chosen by hash) held out for
+            early stopping, so that the eval pairs stay untouched for the acceptance check.
         weight_decay: AdamW weight decay.
         warmup_ratio: share of the steps spent warming up the learning rate.
         max_grad_norm: global gradient-norm clip.
@@ -154,10 +163,15 @@ class RewardConfig(_ConfigBase):
     model: str = "minilm-l6"
     epochs: int = 1
     max_steps: int | None = None
+    min_steps: int = 240
     batch_size: int = 16
     micro_batch_size: int | None = 8
     eval_batch_size: int = 64
     learning_rate: float = 5e-5
+    head_learning_rate: float | None = 1e-3
+    eval_every: int = 20
+    early_stopping_patience: int = 4
+    validation_fraction: float = 0.15
     weight_decay: float = 0.0
     warmup_ratio: float = 0.05
     max_grad_norm: float = 1.0
@@ -173,11 +187,19 @@ class RewardConfig(_ConfigBase):
 
     @classmethod
     def smoke(cls) -> Self:
-        return cls(epochs=1, max_steps=4, batch_size=4, eval_batch_size=16, max_length=256)
+        return cls(epochs=1, max_steps=4, batch_size=4, eval_batch_size=16, max_length=256, eval_every=0)
 
     def validate(self) -> None:
         super().validate()
         self._require_positive("epochs", "batch_size", "eval_batch_size", "learning_rate", "max_length")
+        if self.head_learning_rate is not None and self.head_learning_rate <= 0:
+            raise ConfigError("RewardConfig.head_learning_rate: must be > 0 or null")
+        if self.min_steps < 0 or self.eval_every < 0 or self.early_stopping_patience < 1:
+            raise ConfigError(
+                "RewardConfig.min_steps and eval_every: must be >= 0; early_stopping_patience: >= 1"
+            )
+        if not 0.0 <= self.validation_fraction < 0.5:
+            raise ConfigError("RewardConfig.validation_fraction: must be in [0, 0.5)")
         if self.micro_batch_size is not None and self.micro_batch_size <= 0:
             raise ConfigError("RewardConfig.micro_batch_size: must be > 0 or null")
         for name in ("label_smoothing", "weak_label_smoothing"):
@@ -198,7 +220,8 @@ class PPOConfig(_ConfigBase):
         learning_rate: actor learning rate.
         critic_learning_rate: critic learning rate.
         kl_coef: beta of the per-token KL penalty `-beta * (logp - logp_ref)`.
-        gamma / lam: GAE discount and lambda.
+        gamma / lam: GAE discount and lambda; lambda None = 0.95 with a critic copied from the reward model,
+            1.0 otherwise (a critic that starts at zero has nothing to bootstrap from).
         cliprange: PPO ratio clip.
         cliprange_value: value clip around the old values.
         vf_coef: weight of the value loss. The critic has its own AdamW, which is invariant to a constant
@@ -216,7 +239,8 @@ class PPOConfig(_ConfigBase):
             else `policy` on an accelerator and `head` on a CPU), `reward`, `policy` (a copy of the policy
             with a value head) or `head` (a value head on the policy's detached hidden states: no extra
             forward pass). See `training.critic`.
-        missing_eos_penalty: subtracted from the RM score of a response that never emitted EOS.
+        missing_eos_penalty: subtracted from the normalised (and clipped) score of a response that never
+            emitted EOS, in units of the running reward standard deviation.
         ptx_coef: weight of the PPO-ptx language-modelling loss on demonstration data (0 disables it).
         lora: train LoRA adapters on the policy (merged on save); the reference is the adapter-disabled model.
         lora_r / lora_alpha / lora_dropout: LoRA settings (applied to policy and critic).
@@ -236,7 +260,7 @@ class PPOConfig(_ConfigBase):
     critic_learning_rate: float = 5e-5
     kl_coef: float = 0.05
     gamma: float = 1.0
-    lam: float = 0.95
+    lam: float | None = None
     cliprange: float = 0.2
     cliprange_value: float = 0.2
     vf_coef: float = 0.5
@@ -272,7 +296,8 @@ class PPOConfig(_ConfigBase):
         if self.critic_warmup_passes < 0:
             raise ConfigError("PPOConfig.critic_warmup_passes: must be >= 0")
         for name in ("gamma", "lam"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
+            value = getattr(self, name)
+            if value is not None and not 0.0 <= value <= 1.0:
                 raise ConfigError(f"PPOConfig.{name}: must be in [0, 1]")
         if not 0.0 < self.top_p <= 1.0:
             raise ConfigError("PPOConfig.top_p: must be in (0, 1]")

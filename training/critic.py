@@ -59,6 +59,22 @@ class ValueHead(nn.Module):
         return self.linear(hidden.detach().float()).squeeze(-1)
 
 
+def rescale_to_normalised_rewards(critic: nn.Module, mean: float, std: float) -> None:
+    """Maps a critic copied from the reward model onto the normalised reward scale PPO trains with.
+
+    The copy predicts raw reward-model scores; the rewards it must predict are `(score - mean) / std`
+    (PPO-max's reward normalisation), so its head becomes `(w x + b - mean) / std`. Without this its first
+    values are off by the mean and the scale, and the advantages of the first iterations are mostly that
+    error.
+    """
+    if not isinstance(critic, ValueModel):
+        return
+    with torch.no_grad():
+        critic.head.weight.div_(std)
+        if critic.head.bias is not None:
+            critic.head.bias.sub_(mean).div_(std)
+
+
 def disable_dropout(model: nn.Module) -> None:
     """Sets every dropout probability to 0 (PPO's ratios need deterministic forward passes)."""
     for module in model.modules():

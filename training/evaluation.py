@@ -12,8 +12,8 @@ from training.generation import encode_prompt, generate_with_model, left_pad
 from training.metrics import ProgressCallback, StopCallback, check_cancelled
 from training.models import load_causal_lm, load_reward_model
 from training.ppo_math import logprobs_of_labels
-from training.reward import score_with_model
 from training.rows import Conversation
+from training.scoring import score_with_model
 
 
 def _evaluation_sampling(config: GenerationConfig | None) -> GenerationConfig:

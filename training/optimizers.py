@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import torch
 
 
-def adamw(params: Iterable[torch.nn.Parameter], *, lr: float, weight_decay: float = 0.0) -> torch.optim.AdamW:
+def adamw(
+    params: Iterable[torch.nn.Parameter] | Iterable[dict[str, Any]], *, lr: float, weight_decay: float = 0.0
+) -> torch.optim.AdamW:
     """AdamW over the trainable parameters, with the fused kernel where their device has one.
 
     The fused step makes one pass over the parameters instead of a dozen `foreach` passes: measured here on a
@@ -15,11 +18,22 @@ def adamw(params: Iterable[torch.nn.Parameter], *, lr: float, weight_decay: floa
     where fused is not supported.
 
     Args:
-        params: parameters; those with `requires_grad=False` are left out.
-        lr: learning rate.
+        params: parameters, or parameter groups (dicts with `params` and their own `lr`); parameters with
+            `requires_grad=False` are left out.
+        lr: learning rate (of groups that do not set their own).
         weight_decay: decoupled weight decay.
     """
-    trainable = [p for p in params if p.requires_grad]
+    items = list(params)
+    trainable: list[Any]
+    if items and isinstance(items[0], dict):
+        trainable = [
+            {**group, "params": [p for p in group["params"] if p.requires_grad]}
+            for group in items
+            if isinstance(group, dict)
+        ]
+        trainable = [group for group in trainable if group["params"]]
+    else:
+        trainable = [p for p in items if isinstance(p, torch.Tensor) and p.requires_grad]
     try:
         return torch.optim.AdamW(trainable, lr=lr, weight_decay=weight_decay, fused=True)
     except (RuntimeError, ValueError):

@@ -1,8 +1,10 @@
-"""Bradley-Terry reward-model training, scoring and pairwise evaluation.
+"""Bradley-Terry reward-model training, and scoring / pairwise evaluation by model reference (the tensor
+side of scoring is `training.scoring`).
 
-Each conversation (prompt + response) is rendered with the reward tokenizer's chat template and scored by a
-`num_labels=1` sequence-classification model (score of the last non-pad token for decoders, the pooled
-`[CLS]` for BERT-style encoders). Chosen and rejected sides of a batch go through one forward pass.
+Small data is the normal case (a project's first round has a few hundred pairs): training runs at least
+`min_steps` optimizer steps, the new score head learns at its own (higher) rate, and a prompt-disjoint
+validation slice of the training pairs stops training when its loss stops falling (the best weights are
+kept), so that the eval pairs stay untouched for the acceptance check.
 
 Why this is faster than TRL's `RewardTrainer` with its defaults (see `benchmarks/reward_model.py`): no
 gradient checkpointing (recomputing activations costs ~30% per step and memory is not the constraint at
@@ -11,6 +13,8 @@ these sizes), pairs batched by length (much less padding), and no per-step `Trai
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import random
 import time
@@ -18,57 +22,21 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from training.checkpoints import atomic_directory, data_hash, write_manifest
+from training.checkpoints import atomic_directory, data_hash, read_manifest, write_manifest
 from training.config import RewardConfig
 from training.metrics import MetricsLog, ProgressCallback, StopCallback, check_cancelled, write_metrics_json
-from training.models import load_reward_model, max_model_length, save_model
+from training.models import load_reward_model, max_model_length, resolve_model_ref, save_model
 from training.optimizers import adamw
 from training.rows import Conversation, preference_pairs
-
-
-def encode_conversation(
-    tokenizer: PreTrainedTokenizerBase, messages: Conversation, max_length: int
-) -> list[int]:
-    """Ids of a full conversation rendered with the chat template (no generation prompt).
-
-    Sequences longer than `max_length` keep their first token when it is special (`[CLS]`/BOS) and their
-    last tokens: the score is read at the end (decoders) and the response is what is being judged.
-    """
-    text = tokenizer.apply_chat_template(messages, tokenize=False)
-    ids: list[int] = tokenizer(text, add_special_tokens=False)["input_ids"]
-    if len(ids) <= max_length:
-        return ids
-    if ids[0] in tokenizer.all_special_ids:
-        return [ids[0], *ids[len(ids) - max_length + 1 :]]
-    return ids[-max_length:]
-
-
-def bradley_terry_loss(
-    chosen: torch.Tensor,
-    rejected: torch.Tensor,
-    margin: torch.Tensor | None = None,
-    smoothing: torch.Tensor | float = 0.0,
-) -> torch.Tensor:
-    """Per-pair Bradley-Terry loss with margin and label smoothing.
-
-    `loss = -(1 - eps) * log sigmoid(d) - eps * log sigmoid(-d)` with `d = chosen - rejected - margin`.
-
-    Args:
-        chosen: `[B]` scores of the preferred responses.
-        rejected: `[B]` scores of the other responses.
-        margin: `[B]` required score gap (0 when None).
-        smoothing: `[B]` or scalar probability that the label is flipped.
-
-    Returns:
-        `[B]` losses.
-    """
-    diff = chosen - rejected
-    if margin is not None:
-        diff = diff - margin
-    return -(1.0 - smoothing) * F.logsigmoid(diff) - smoothing * F.logsigmoid(-diff)
+from training.scoring import (
+    bradley_terry_loss,
+    encode_conversation,
+    evaluate_pairs_with_model,
+    forward_scores,
+    score_with_model,
+)
 
 
 def pair_smoothing(pair: dict[str, Any], config: RewardConfig) -> float:
@@ -101,24 +69,6 @@ def length_grouped_batches(
     return batches
 
 
-def _right_pad(
-    sequences: list[list[int]], pad_id: int, device: torch.device
-) -> tuple[torch.Tensor, torch.Tensor]:
-    length = max(len(s) for s in sequences)
-    ids = torch.full((len(sequences), length), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(sequences), length), dtype=torch.long)
-    for row, seq in enumerate(sequences):
-        ids[row, : len(seq)] = torch.tensor(seq, dtype=torch.long)
-        mask[row, : len(seq)] = 1
-    return ids.to(device), mask.to(device)
-
-
-def _forward_scores(model: PreTrainedModel, sequences: list[list[int]], pad_id: int) -> torch.Tensor:
-    device = next(model.parameters()).device
-    ids, mask = _right_pad(sequences, pad_id, device)
-    return model(input_ids=ids, attention_mask=mask, use_cache=False).logits[:, 0].float()
-
-
 def _micro_batches(batch: list[int], size: int | None) -> list[list[int]]:
     if not size or size >= len(batch):
         return [batch]
@@ -141,67 +91,6 @@ def _encode_pairs(
         )
         for pair in pairs
     ]
-
-
-@torch.no_grad()
-def score_with_model(
-    model: PreTrainedModel,
-    tokenizer: PreTrainedTokenizerBase,
-    conversations: list[Conversation],
-    *,
-    batch_size: int = 32,
-    max_length: int = 512,
-) -> list[float]:
-    """Scores conversations (prompt + response messages) with a loaded reward model.
-
-    Returns:
-        One float per conversation, in order.
-    """
-    max_length = max_model_length(model, max_length)
-    encoded = [encode_conversation(tokenizer, c, max_length) for c in conversations]
-    order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
-    scores = [0.0] * len(encoded)
-    was_training = model.training
-    model.eval()
-    for start in range(0, len(order), batch_size):
-        chunk = order[start : start + batch_size]
-        values = _forward_scores(model, [encoded[i] for i in chunk], tokenizer.pad_token_id)
-        for i, value in zip(chunk, values.tolist(), strict=True):
-            scores[i] = value
-    model.train(was_training)
-    return scores
-
-
-@torch.no_grad()
-def evaluate_pairs_with_model(
-    model: PreTrainedModel,
-    tokenizer: PreTrainedTokenizerBase,
-    pairs: list[dict[str, Any]],
-    *,
-    batch_size: int = 64,
-    max_length: int = 512,
-) -> dict[str, float]:
-    """Pairwise accuracy (ties count half), mean Bradley-Terry loss and mean score gap on normalised pairs."""
-    if not pairs:
-        return {"accuracy": float("nan"), "loss": float("nan"), "margin": float("nan"), "pairs": 0}
-    chosen = score_with_model(
-        model,
-        tokenizer,
-        [p["prompt"] + p["chosen"] for p in pairs],
-        batch_size=batch_size,
-        max_length=max_length,
-    )
-    rejected = score_with_model(
-        model,
-        tokenizer,
-        [p["prompt"] + p["rejected"] for p in pairs],
-        batch_size=batch_size,
-        max_length=max_length,
-    )
-    c, r = torch.tensor(chosen), torch.tensor(rejected)
-    accuracy = ((c > r).float() + 0.5 * (c == r).float()).mean().item()
-    loss = bradley_terry_loss(c, r).mean().item()
-    return {"accuracy": accuracy, "loss": loss, "margin": (c - r).mean().item(), "pairs": len(pairs)}
 
 
 def score(
@@ -239,6 +128,84 @@ def pairwise_accuracy(
     return evaluate_pairs_with_model(model, tokenizer, list(preference_pairs(rows)), batch_size=batch_size)
 
 
+HEAD_PREFIXES = ("score.", "classifier.")
+
+
+def head_parameter_groups(
+    model: PreTrainedModel, *, learning_rate: float, head_learning_rate: float | None
+) -> list[dict[str, Any]]:
+    """AdamW parameter groups: the scalar head (`score` / `classifier`) at `head_learning_rate`, the rest at
+    `learning_rate`. Each group carries its peak rate as `initial_lr` for the schedule."""
+    head: list[torch.nn.Parameter] = []
+    body: list[torch.nn.Parameter] = []
+    for name, parameter in model.named_parameters():
+        if parameter.requires_grad:
+            (head if name.startswith(HEAD_PREFIXES) else body).append(parameter)
+    head_lr = head_learning_rate if head_learning_rate is not None else learning_rate
+    groups = [{"params": body, "lr": learning_rate}, {"params": head, "lr": head_lr}]
+    return [group for group in groups if group["params"]]
+
+
+def prompt_key(pair: dict[str, Any]) -> str:
+    """A stable key of a pair's prompt (pairs of one prompt share it)."""
+    return hashlib.sha256(
+        json.dumps(pair["prompt"], sort_keys=True, ensure_ascii=False).encode("utf-8")
+    ).hexdigest()
+
+
+def validation_split(
+    pairs: list[dict[str, Any]], fraction: float
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Splits pairs prompt-disjointly by a hash of the prompt: `(train, validation)`.
+
+    Returns all pairs as train and no validation pairs when the split would leave either side without at
+    least 8 pairs (too few to stop early on)."""
+    if fraction <= 0:
+        return pairs, []
+    threshold = int(fraction * 10_000)
+    held = [p for p in pairs if int(prompt_key(p)[:8], 16) % 10_000 < threshold]
+    if len(held) < 8 or len(pairs) - len(held) < 8:
+        return pairs, []
+    kept = [p for p in pairs if int(prompt_key(p)[:8], 16) % 10_000 >= threshold]
+    return kept, held
+
+
+def _is_trained_reward_model(ref: str | Path, models_dir: Path | str) -> bool:
+    try:
+        path = resolve_model_ref(ref, models_dir)
+        return isinstance(path, Path) and read_manifest(path).get("kind") == "reward_model"
+    except (FileNotFoundError, ValueError, json.JSONDecodeError):
+        return False
+
+
+class _EarlyStopping:
+    """Keeps the weights of the lowest validation loss; `stop` turns true after `patience` passes without a
+    new low."""
+
+    def __init__(self, patience: int) -> None:
+        self.patience = patience
+        self.best_loss = math.inf
+        self.best_step = 0
+        self.best_state: dict[str, torch.Tensor] | None = None
+        self.passes_since_best = 0
+        self.stop = False
+
+    def observe(self, model: PreTrainedModel, step: int, loss: float) -> None:
+        if loss < self.best_loss - 1e-4:
+            self.best_loss, self.best_step, self.passes_since_best = loss, step, 0
+            self.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        else:
+            self.passes_since_best += 1
+            self.stop = self.passes_since_best >= self.patience
+
+    def restore_best(self, model: PreTrainedModel, step: int) -> int:
+        """Loads the best weights when they are not the current ones; returns the step they come from."""
+        if self.best_state is None or self.best_step == step:
+            return step
+        model.load_state_dict(self.best_state)
+        return self.best_step
+
+
 def train_reward_model(
     config: RewardConfig,
     train_rows: list[dict[str, Any]],
@@ -272,23 +239,36 @@ def train_reward_model(
     started = time.monotonic()
     torch.manual_seed(config.seed)
     base_ref = str(init) if init is not None else config.model
+    fresh_head = not _is_trained_reward_model(base_ref, models_dir)
     model, tokenizer = load_reward_model(base_ref, models_dir=models_dir)
     max_length = max_model_length(model, config.max_length)
-    pairs = list(preference_pairs(train_rows))
-    if not pairs:
+    all_pairs = list(preference_pairs(train_rows))
+    if not all_pairs:
         raise ValueError("train_reward_model: no training pairs")
     eval_pairs = list(preference_pairs(eval_rows or []))
+    pairs, validation_pairs = (
+        validation_split(all_pairs, config.validation_fraction) if config.eval_every else (all_pairs, [])
+    )
     encoded = _encode_pairs(pairs, tokenizer, max_length)
     margins = torch.tensor([p["margin"] if config.use_margin else 0.0 for p in pairs])
     smoothing = torch.tensor([pair_smoothing(p, config) for p in pairs])
     lengths = [max(len(c), len(r)) for c, r in encoded]
 
     steps_per_epoch = math.ceil(len(pairs) / config.batch_size)
-    total_steps = config.max_steps or steps_per_epoch * config.epochs
+    total_steps = config.max_steps or max(steps_per_epoch * config.epochs, config.min_steps)
     warmup = int(total_steps * config.warmup_ratio)
     _disable_dropout(model)
     model.train()
-    optimizer = adamw(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
+    optimizer = adamw(
+        head_parameter_groups(
+            model,
+            learning_rate=config.learning_rate,
+            # A warm start's head is trained already: it moves at the backbone's pace.
+            head_learning_rate=config.head_learning_rate if fresh_head else None,
+        ),
+        lr=config.learning_rate,
+        weight_decay=config.weight_decay,
+    )
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer,
         lambda step: (
@@ -305,14 +285,15 @@ def train_reward_model(
         log = MetricsLog(tmp, progress)
         step, epoch, seen = 0, 0, 0
         epoch_loss, epoch_correct, epoch_pairs = 0.0, 0.0, 0
+        stopper = _EarlyStopping(config.early_stopping_patience)
         try:
-            while step < total_steps:
+            while step < total_steps and not stopper.stop:
                 batches = length_grouped_batches(
                     lengths, config.batch_size, seed=config.seed + epoch, group=config.length_grouping
                 )
                 epoch_loss, epoch_correct, epoch_pairs = 0.0, 0.0, 0
                 for batch in batches:
-                    if step >= total_steps:
+                    if step >= total_steps or stopper.stop:
                         break
                     check_cancelled(should_stop, "during reward-model training")
                     optimizer.zero_grad(set_to_none=True)
@@ -320,7 +301,7 @@ def train_reward_model(
                     loss_sum, chosen_parts, rejected_parts = 0.0, [], []
                     for part in _micro_batches(batch, config.micro_batch_size):
                         sequences = [encoded[i][0] for i in part] + [encoded[i][1] for i in part]
-                        scores = _forward_scores(model, sequences, pad_id)
+                        scores = forward_scores(model, sequences, pad_id)
                         chosen_part, rejected_part = scores[: len(part)], scores[len(part) :]
                         index = torch.tensor(part)
                         losses = bradley_terry_loss(
@@ -344,26 +325,39 @@ def train_reward_model(
                     epoch_loss += loss_sum * len(batch)
                     epoch_correct += correct
                     epoch_pairs += len(batch)
-                    log.log(
-                        step,
-                        step / total_steps,
-                        {
-                            "epoch": epoch,
-                            "loss": loss_sum,
-                            "accuracy": correct / len(batch),
-                            "margin": (chosen - rejected).mean().item(),
-                            "grad_norm": float(grad_norm),
-                            "learning_rate": scheduler.get_last_lr()[0],
-                            "pairs_per_second": seen / (time.monotonic() - train_started),
-                        },
-                    )
+                    row = {
+                        "epoch": epoch,
+                        "loss": loss_sum,
+                        "accuracy": correct / len(batch),
+                        "margin": (chosen - rejected).mean().item(),
+                        "grad_norm": float(grad_norm),
+                        "learning_rate": scheduler.get_last_lr()[0],
+                        "pairs_per_second": seen / (time.monotonic() - train_started),
+                    }
+                    if validation_pairs and (step % config.eval_every == 0 or step == total_steps):
+                        validation = evaluate_pairs_with_model(
+                            model,
+                            tokenizer,
+                            validation_pairs,
+                            batch_size=config.eval_batch_size,
+                            max_length=max_length,
+                        )
+                        stopper.observe(model, step, validation["loss"])
+                        row["validation_loss"] = validation["loss"]
+                        row["validation_accuracy"] = validation["accuracy"]
+                    log.log(step, 1.0 if stopper.stop else step / total_steps, row)
                 epoch += 1
             train_seconds = time.monotonic() - train_started
+            best_step = stopper.restore_best(model, step)
             metrics: dict[str, Any] = {
                 "train_loss": epoch_loss / max(epoch_pairs, 1),
                 "train_accuracy": epoch_correct / max(epoch_pairs, 1),
                 "train_pairs": len(pairs),
+                "validation_pairs": len(validation_pairs),
+                "validation_loss": stopper.best_loss if validation_pairs else None,
                 "steps": step,
+                "best_step": best_step,
+                "stopped_early": stopper.stop,
                 "epochs_run": epoch,
                 "pairs_per_second": seen / train_seconds,
                 "train_seconds": train_seconds,

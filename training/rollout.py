@@ -1,22 +1,20 @@
-"""A PPO rollout and the passes over it: the sampled batch's tensors, the log-prob / value forwards over
-its response tokens, GAE on it, the frozen reference, and the PPO-ptx demonstration batches. `training.ppo`
-runs the loop."""
+"""A PPO rollout and the passes over it: sampling it, the log-prob / value forwards over its response
+tokens, the frozen reference, exact per-token KL, and GAE. `training.ppo` runs the loop."""
 
 from __future__ import annotations
 
-import random
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import torch
+import torch.nn.functional as F
 from torch import nn
-from transformers import PreTrainedTokenizerBase
+from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from training.config import PPOConfig
 from training.critic import ValueHead
-from training.generation import SampledBatch
-from training.ppo_math import generalized_advantage_estimation, masked_whiten
-from training.rows import Conversation
+from training.generation import SampledBatch, sample_responses
+from training.ppo_math import generalized_advantage_estimation, logprobs_of_labels, masked_whiten
 
 
 def position_ids(attention_mask: torch.Tensor) -> torch.Tensor:
@@ -34,14 +32,31 @@ class Rollout:
         self.query_mask = sampled.query_mask[:, first:]
         self.response_ids = sampled.response_ids[:, :width]
         self.mask = sampled.response_mask[:, :width]
+        self.finished = sampled.finished
         assert sampled.logits is not None and sampled.hidden is not None, "sample with with_details=True"
         self.generation_logits = sampled.logits[:, :width]
         self.generation_hidden = sampled.hidden[:, :width]
         self.logprobs = torch.empty(0)
         self.ref_logprobs = torch.empty(0)
+        self.exact_kl = torch.empty(0)
         self.values = torch.empty(0)
         self.advantages = torch.empty(0)
         self.returns = torch.empty(0)
+
+    def __len__(self) -> int:
+        return int(self.response_ids.shape[0])
+
+    @property
+    def lengths(self) -> torch.Tensor:
+        """`[B]` response tokens of each row (EOS included)."""
+        return self.mask.sum(dim=1)
+
+    def texts(self, tokenizer: PreTrainedTokenizerBase) -> list[str]:
+        """The decoded responses (special tokens removed), what the reward model reads."""
+        return [
+            str(tokenizer.decode(self.response_ids[i, : int(n)], skip_special_tokens=True)).strip()
+            for i, n in enumerate(self.lengths.tolist())
+        ]
 
     def inputs(self, rows: torch.Tensor | slice) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, int]:
         """Full ids, attention mask, position ids and query length for some rows (common padding trimmed)."""
@@ -53,6 +68,36 @@ class Rollout:
         ids = torch.cat([query_ids, self.response_ids[rows]], dim=1)
         attention = torch.cat([query_mask, mask.to(query_mask.dtype)], dim=1)
         return ids, attention, position_ids(attention), query_ids.shape[1]
+
+
+def sample_rollout(
+    policy: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    prompt_ids: list[list[int]],
+    config: PPOConfig,
+) -> Rollout:
+    """Samples one response per prompt with the policy at the PPO temperature, keeping the logits and
+    hidden states of the sampling pass (the behaviour log-probs and the value-head features)."""
+    policy.eval()
+    if config.lora:
+        # Unmerged LoRA adds ~200 small matmuls to every decoding step (3x slower sampling on a CPU); merged,
+        # sampling runs at base-model speed. Unmerged again before the reference pass, which needs the
+        # adapter-free weights.
+        policy.merge_adapter()  # type: ignore[operator]  # PeftModel method behind nn.Module.__getattr__
+    try:
+        sampled = sample_responses(
+            policy,
+            tokenizer,
+            prompt_ids,
+            max_new_tokens=config.max_new_tokens,
+            temperature=config.temperature,
+            top_p=config.top_p,
+            with_details=True,
+        )
+    finally:
+        if config.lora:
+            policy.unmerge_adapter()  # type: ignore[operator]  # PeftModel method behind nn.Module.__getattr__
+    return Rollout(sampled)
 
 
 def response_forward(
@@ -82,29 +127,15 @@ def response_values(critic: nn.Module, batch: Rollout, rows: torch.Tensor | slic
     return values[:, query_len - 1 : query_len - 1 + width]
 
 
-@torch.no_grad()
-def estimate_advantages(batch: Rollout, rewards: torch.Tensor, config: PPOConfig) -> None:
-    """GAE advantages (whitened when configured) and returns from the rollout's current values."""
-    batch.advantages, batch.returns = generalized_advantage_estimation(
-        rewards, batch.values, batch.mask, config.gamma, config.lam
-    )
-    if config.whiten_advantages:
-        batch.advantages = masked_whiten(batch.advantages, batch.mask)
+def exact_token_kl(logits: torch.Tensor, ref_logits: torch.Tensor) -> torch.Tensor:
+    """Exact `KL(p || q)` of the next-token distributions at each position: `[B, T, V]` x2 -> `[B, T]`.
 
-
-def rollout_values(
-    critic: nn.Module, value_head: ValueHead | None, batch: Rollout, mini_batch_size: int
-) -> torch.Tensor:
-    """The critic's values `[B, T]` for a whole rollout (after the critic warm-up changed them)."""
-    if value_head is not None:
-        return value_head(batch.generation_hidden).float()
-    size = batch.response_ids.shape[0]
-    return torch.cat(
-        [
-            response_values(critic, batch, slice(i, i + mini_batch_size))
-            for i in range(0, size, mini_batch_size)
-        ]
-    ).float()
+    Unlike the sampled estimate `log p(x) - log q(x)`, it is never negative, and its sum over a sampled
+    response is an unbiased estimate of the sequence KL with far less variance.
+    """
+    logp = F.log_softmax(logits.float(), dim=-1)
+    logq = F.log_softmax(ref_logits.float(), dim=-1)
+    return (logp.exp() * (logp - logq)).sum(-1).clamp(min=0.0)
 
 
 @contextmanager
@@ -116,31 +147,58 @@ def reference_model(policy: nn.Module, frozen_reference: nn.Module | None) -> It
             yield policy
 
 
-def ptx_batches(
-    tokenizer: PreTrainedTokenizerBase,
-    conversations: list[Conversation],
-    size: int,
-    max_length: int,
-    seed: int,
-) -> Iterator[list[list[int]]]:
-    encoded = []
-    for conversation in conversations:
-        text = tokenizer.apply_chat_template(conversation, tokenize=False)
-        encoded.append(tokenizer(text, add_special_tokens=False)["input_ids"][:max_length])
-    rng = random.Random(seed)
-    while True:
-        rng.shuffle(encoded)
-        for start in range(0, len(encoded), size):
-            yield encoded[start : start + size]
+@torch.no_grad()
+def reference_pass(
+    batch: Rollout,
+    policy: nn.Module,
+    frozen_reference: nn.Module | None,
+    critic: nn.Module,
+    value_head: ValueHead | None,
+    config: PPOConfig,
+) -> None:
+    """Fills the rollout's behaviour and reference log-probs, the exact per-token KL between them and the
+    critic's values; then frees the sampling pass's logits."""
+    # The behaviour policy's log-probs come from the sampling pass itself.
+    behaviour_logits = batch.generation_logits / config.temperature
+    batch.logprobs = logprobs_of_labels(behaviour_logits, batch.response_ids)
+    ref_logprobs, exact, values = [], [], []
+    for start in range(0, len(batch), config.mini_batch_size):
+        rows = slice(start, start + config.mini_batch_size)
+        with reference_model(policy, frozen_reference) as reference:
+            ref_logits, labels, _ = response_forward(reference, batch, rows, config.temperature)
+        ref_logprobs.append(logprobs_of_labels(ref_logits, labels))
+        exact.append(exact_token_kl(behaviour_logits[rows], ref_logits) * batch.mask[rows])
+        if value_head is None:
+            values.append(response_values(critic, batch, rows))
+    batch.ref_logprobs = torch.cat(ref_logprobs)
+    batch.exact_kl = torch.cat(exact)
+    batch.values = (
+        value_head(batch.generation_hidden) if value_head is not None else torch.cat(values).float()
+    )
+    batch.generation_logits = torch.empty(0)  # free memory
 
 
-def ptx_loss(model: nn.Module, sequences: list[list[int]], pad_id: int, device: torch.device) -> torch.Tensor:
-    length = max(len(s) for s in sequences)
-    ids = torch.full((len(sequences), length), pad_id, dtype=torch.long)
-    mask = torch.zeros_like(ids)
-    for row, seq in enumerate(sequences):
-        ids[row, : len(seq)] = torch.tensor(seq)
-        mask[row, : len(seq)] = 1
-    ids, mask = ids.to(device), mask.to(device)
-    labels = ids.masked_fill(mask == 0, -100)
-    return model(input_ids=ids, attention_mask=mask, labels=labels, use_cache=False).loss
+@torch.no_grad()
+def estimate_advantages(
+    batch: Rollout, rewards: torch.Tensor, *, gamma: float, lam: float, whiten: bool
+) -> None:
+    """GAE advantages (whitened when asked) and returns from the rollout's current values."""
+    batch.advantages, batch.returns = generalized_advantage_estimation(
+        rewards, batch.values, batch.mask, gamma, lam
+    )
+    if whiten:
+        batch.advantages = masked_whiten(batch.advantages, batch.mask)
+
+
+def rollout_values(
+    critic: nn.Module, value_head: ValueHead | None, batch: Rollout, mini_batch_size: int
+) -> torch.Tensor:
+    """The critic's values `[B, T]` for a whole rollout (after the critic warm-up changed them)."""
+    if value_head is not None:
+        return value_head(batch.generation_hidden).float()
+    return torch.cat(
+        [
+            response_values(critic, batch, slice(i, i + mini_batch_size))
+            for i in range(0, len(batch), mini_batch_size)
+        ]
+    ).float()

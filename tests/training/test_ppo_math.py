@@ -12,7 +12,7 @@ from training.ppo_math import (
     masked_mean,
     masked_whiten,
 )
-from training.reward import bradley_terry_loss
+from training.scoring import bradley_terry_loss
 
 
 def close(actual, expected, tol=1e-5):

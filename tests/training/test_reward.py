@@ -4,12 +4,30 @@ import torch
 from training.checkpoints import is_complete, read_manifest
 from training.config import RewardConfig
 from training.metrics import TrainingCancelled
-from training.reward import pair_smoothing, pairwise_accuracy, score, train_reward_model
+from training.models import load_reward_model
+from training.reward import (
+    head_parameter_groups,
+    pair_smoothing,
+    pairwise_accuracy,
+    score,
+    train_reward_model,
+    validation_split,
+)
 from training.rows import preference_pair
 
 from .conftest import preference_rows
 
-TINY = dict(model="tiny-reward-model", batch_size=16, learning_rate=3e-3, max_length=128)
+# The old fixed-budget behaviour (no minimum steps, no early stopping, one learning rate), for tests of
+# other parts of the trainer; the small-data defaults have tests of their own below.
+TINY = dict(
+    model="tiny-reward-model",
+    batch_size=16,
+    learning_rate=3e-3,
+    max_length=128,
+    min_steps=0,
+    eval_every=0,
+    head_learning_rate=None,
+)
 
 
 def test_reward_model_learns_the_hidden_rule(models_dir, tmp_path):
@@ -164,3 +182,99 @@ def test_micro_batches_take_the_same_optimizer_steps_as_whole_batches(models_dir
     for whole, micro in zip(logs[None], logs[3], strict=True):
         assert micro["loss"] == pytest.approx(whole["loss"], rel=1e-3)
         assert micro["margin"] == pytest.approx(whole["margin"], rel=1e-3, abs=1e-5)
+
+
+def length_rows(n: int, seed: int, *, prompt_offset: int = 0) -> list[dict]:
+    """`trl` rows whose rule is length: the chosen response has more words than the rejected one."""
+    import random
+
+    rng = random.Random(seed)
+    words = ["the", "answer", "is", "here", "and", "it", "seems", "this", "one", "so", "we", "can"]
+    rows = []
+    for i in range(n):
+        short = rng.randint(1, 4)
+        long = short + rng.randint(4, 8)
+        rows.append(
+            {
+                "prompt": [{"role": "user", "content": f"question {prompt_offset + i}"}],
+                "chosen": [{"role": "assistant", "content": " ".join(rng.choices(words, k=long))}],
+                "rejected": [{"role": "assistant", "content": " ".join(rng.choices(words, k=short))}],
+            }
+        )
+    return rows
+
+
+def test_a_few_dozen_pairs_teach_a_length_rule_within_the_minimum_steps(models_dir, tmp_path):
+    """Three dozen pairs are three optimizer steps an epoch: the minimum number of steps (and the head's
+    own learning rate) is what makes them enough."""
+    train, held_out = length_rows(36, seed=0), length_rows(60, seed=1, prompt_offset=1000)
+    common = dict(
+        model="tiny-reward-model",
+        batch_size=16,
+        learning_rate=1e-4,
+        head_learning_rate=3e-3,
+        max_length=128,
+        eval_every=0,
+    )
+    one_epoch = train_reward_model(
+        RewardConfig(**common, min_steps=0), train, held_out, tmp_path / "a", models_dir=models_dir
+    )
+    trained = train_reward_model(
+        RewardConfig(**common, min_steps=80),
+        train,
+        held_out,
+        tmp_path / "b",
+        models_dir=models_dir,
+    )
+    assert one_epoch["steps"] == 3 and trained["steps"] == 80
+    assert trained["eval_accuracy"] >= 0.9, trained
+    # A random tiny model already orders by length a little; three steps leave the rule barely learnt.
+    assert trained["eval_loss"] < 0.5 * one_epoch["eval_loss"], (one_epoch, trained)
+    assert trained["eval_margin"] > 3 * one_epoch["eval_margin"], (one_epoch, trained)
+
+
+def test_early_stopping_keeps_the_weights_of_the_best_validation_loss(models_dir, tmp_path):
+    rows = preference_rows(120, seed=7)
+    seen: list[dict] = []
+    config = RewardConfig(
+        **{**TINY, "learning_rate": 2e-2, "min_steps": 400, "eval_every": 5},
+        early_stopping_patience=2,
+        validation_fraction=0.25,
+    )
+    metrics = train_reward_model(
+        config, rows, None, tmp_path / "rm", models_dir=models_dir, progress=lambda f, m: seen.append(m)
+    )
+    validated = [m for m in seen if "validation_loss" in m]
+    assert metrics["validation_pairs"] >= 8 and metrics["train_pairs"] + metrics["validation_pairs"] == 120
+    assert metrics["stopped_early"] and metrics["steps"] < 400
+    best = min(validated, key=lambda m: m["validation_loss"])
+    assert metrics["best_step"] == best["step"] and metrics["validation_loss"] == pytest.approx(
+        best["validation_loss"]
+    )
+    # What was saved is the best pass's model, not the last step's.
+    _, validation = validation_split([preference_pair(r) for r in rows], 0.25)
+    saved = pairwise_accuracy(tmp_path / "rm", validation, models_dir=models_dir)
+    assert saved["loss"] == pytest.approx(best["validation_loss"], rel=1e-4)
+    assert seen[-1]["step"] == metrics["steps"]
+
+
+def test_validation_split_is_prompt_disjoint_and_stable():
+    pairs = [preference_pair(r) for r in preference_rows(200, seed=9)]
+    pairs += [
+        preference_pair({**r, "chosen": r["rejected"], "rejected": r["chosen"]})
+        for r in preference_rows(50, 9)
+    ]
+    train, validation = validation_split(pairs, 0.2)
+    assert train and validation and len(train) + len(validation) == len(pairs)
+    key = lambda p: p["prompt"][0]["content"]  # noqa: E731
+    assert not {key(p) for p in train} & {key(p) for p in validation}
+    assert validation_split(pairs, 0.2) == (train, validation)
+    assert validation_split(pairs[:12], 0.2) == (pairs[:12], [])  # too few to hold any out
+
+
+def test_the_new_score_head_has_its_own_learning_rate(models_dir):
+    model, _ = load_reward_model("tiny-reward-model", models_dir=models_dir)
+    body, head = head_parameter_groups(model, learning_rate=1e-5, head_learning_rate=1e-3)
+    assert body["lr"] == 1e-5 and head["lr"] == 1e-3
+    assert [p.shape for p in head["params"]] == [model.score.weight.shape]
+    assert len(body["params"]) == len(list(model.parameters())) - 1
