@@ -10,6 +10,7 @@ Exit status: 0 done, 2 invalid input,
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import signal
@@ -33,26 +34,58 @@ def _default_models_dir() -> str:
     return str(Path(os.environ.get("PREFER_DATA_DIR", "var")) / "models")
 
 
-def _add_common(parser: argparse.ArgumentParser, config_cls: type | None) -> None:
+def _flag_type(annotation: str) -> tuple[Any, dict[str, Any]]:
+    """argparse's `type` (and extra keywords) for a config field's annotation (a string: the config
+    modules use postponed annotations)."""
+    kind = annotation.split("|")[0].strip()
+    if kind == "bool":
+        return None, {"action": argparse.BooleanOptionalAction}
+    return {"int": int, "float": float, "str": str}[kind], {}
+
+
+def add_config_flags(
+    parser: argparse.ArgumentParser, config_cls: type, *, rename: dict[str, str] | None = None
+) -> None:
+    """One flag per field of `config_cls` (`--max-new-tokens` for `max_new_tokens`), its help text from the
+    field's metadata and its default from the dataclass, so flags and configs cannot drift. Flags default
+    to None (unset), so that `--config` and the presets fill what the command line does not say.
+
+    Args:
+        rename: field name -> flag name, for the few fields whose flag reads better otherwise.
+    """
+    group = parser.add_argument_group(f"{config_cls.__name__} (any of these overrides --config)")
+    defaults = config_cls()
+    for f in dataclasses.fields(config_cls):
+        flag = "--" + (rename or {}).get(f.name, f.name).replace("_", "-")
+        kind, extra = _flag_type(str(f.type))
+        default = getattr(defaults, f.name)
+        help_text = f"{f.metadata.get('help', '')} (default: {'null' if default is None else default})"
+        if kind is not None:
+            extra["type"] = kind
+            extra["metavar"] = kind.__name__.upper()
+        group.add_argument(flag, dest=f.name, default=None, help=help_text.replace("%", "%%"), **extra)
+
+
+def _add_common(parser: argparse.ArgumentParser, config_cls: type) -> None:
     parser.add_argument(
         "--models-dir",
         default=_default_models_dir(),
         help="cache of converted/built models (default: $PREFER_DATA_DIR/models, else ./var/models)",
     )
     parser.add_argument("--quiet", action="store_true", help="no per-step progress lines on stderr")
-    if config_cls is not None:
-        parser.add_argument(
-            "--config",
-            metavar="JSON_OR_PATH",
-            help=f"{config_cls.__name__} fields as a JSON object or a path to a JSON file; "
-            'unknown keys are an error; {"preset": "smoke"} starts from the smallest budgets. '
-            "Explicit flags override it.",
-        )
-        parser.add_argument(
-            "--preset",
-            choices=["smoke"],
-            help="start from the smoke preset (smallest budgets that run for real)",
-        )
+    parser.add_argument(
+        "--config",
+        metavar="JSON_OR_PATH",
+        help=f"{config_cls.__name__} fields as a JSON object or a path to a JSON file; "
+        'unknown keys are an error; {"preset": "smoke"} starts from the smallest budgets. '
+        "Explicit flags override it.",
+    )
+    parser.add_argument(
+        "--preset",
+        choices=["smoke"],
+        help="start from the smoke preset (smallest budgets that run for real)",
+    )
+    add_config_flags(parser, config_cls)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -70,29 +103,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--input", required=True, help="prompts JSONL in the import format ({id, prompt|messages})"
     )
     gen.add_argument("--output", required=True, help="output JSONL: the input rows with 'responses' added")
-    gen.add_argument("--per-prompt", type=int, help="responses per prompt K (default 2)")
-    gen.add_argument("--max-new-tokens", type=int, help="tokens generated per response at most (default 64)")
-    gen.add_argument("--temperature", type=float, help="sampling temperature, 0 = greedy (default 0.7)")
-    gen.add_argument("--top-p", type=float, help="nucleus sampling mass (default 0.9)")
-    gen.add_argument("--seed", type=int, help="random seed (default 0)")
-    gen.add_argument("--batch-size", type=int, help="sequences generated together (default 16)")
     _add_common(gen, GenerationConfig)
 
     rew = sub.add_parser(
         "reward", help="train a Bradley-Terry reward model", description="Train a reward model."
     )
-    rew.add_argument("--model", help=f"backbone; {MODEL_REF_HELP} (default minilm-l6)")
     rew.add_argument("--train", required=True, help="preference pairs JSONL in the trl export format")
     rew.add_argument("--eval", help="held-out pairs JSONL; metrics.json then holds eval_accuracy")
     rew.add_argument("--output", required=True, help="output directory (a reward-model reference)")
     rew.add_argument("--init", help="warm-start from this reward model directory instead of --model")
-    rew.add_argument("--epochs", type=int, help="passes over the training pairs (default 1)")
-    rew.add_argument("--max-steps", type=int, help="stop after this many optimizer steps")
-    rew.add_argument("--batch-size", type=int, help="pairs per optimizer step (default 16)")
-    rew.add_argument("--learning-rate", type=float, help="peak learning rate (default 5e-5)")
-    rew.add_argument("--max-length", type=int, help="tokens per side at most (default 512)")
-    rew.add_argument("--label-smoothing", type=float, help="label smoothing for every pair (default 0)")
-    rew.add_argument("--seed", type=int, help="random seed (default 0)")
     _add_common(rew, RewardConfig)
 
     ppo = sub.add_parser("ppo", help="run a PPO-max round", description="PPO-max against a reward model.")
@@ -102,17 +121,11 @@ def build_parser() -> argparse.ArgumentParser:
     ppo.add_argument("--reward", required=True, help="reward model reference (e.g. the output of `reward`)")
     ppo.add_argument("--prompts", required=True, help="prompts JSONL in the import format")
     ppo.add_argument("--output", required=True, help="output directory (a policy reference, LoRA merged)")
-    ppo.add_argument("--steps", type=int, help="PPO iterations (default 20)")
-    ppo.add_argument("--max-new-tokens", type=int, help="response length cap (default 64)")
-    ppo.add_argument("--prompts-per-step", type=int, help="prompts per iteration (default 8)")
-    ppo.add_argument("--mini-batch-size", type=int, help="sequences per optimizer step (default 8)")
-    ppo.add_argument("--kl-coef", type=float, help="per-token KL penalty beta (default 0.05)")
-    ppo.add_argument("--learning-rate", type=float, help="actor learning rate (default 1e-5)")
-    ppo.add_argument("--lora", action="store_true", default=None, help="train LoRA adapters (merged on save)")
     ppo.add_argument(
-        "--ptx", help="demonstrations JSONL ({messages} ending with an assistant turn) for PPO-ptx"
+        "--ptx",
+        help="demonstrations JSONL ({messages} ending with an assistant turn) for PPO-ptx "
+        "(ptx_coef 0.1 unless given)",
     )
-    ppo.add_argument("--seed", type=int, help="random seed (default 0)")
     _add_common(ppo, PPOConfig)
 
     dpo = sub.add_parser(
@@ -123,17 +136,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     dpo.add_argument("--train", required=True, help="preference pairs JSONL in the trl export format")
     dpo.add_argument("--output", required=True, help="output directory (a policy reference, LoRA merged)")
-    dpo.add_argument("--steps", type=int, help="optimizer steps (default 50)")
-    dpo.add_argument("--batch-size", type=int, help="pairs per step (default 4)")
-    dpo.add_argument("--beta", type=float, help="DPO beta (default 0.1)")
-    dpo.add_argument("--learning-rate", type=float, help="learning rate (default 5e-6)")
-    dpo.add_argument("--lora", action="store_true", default=None, help="train LoRA adapters (merged on save)")
-    dpo.add_argument("--seed", type=int, help="random seed (default 0)")
     _add_common(dpo, DPOConfig)
     return parser
 
 
-def _config(cls: Any, args: argparse.Namespace, flags: dict[str, str]) -> Any:
+def _config(cls: Any, args: argparse.Namespace) -> Any:
+    """The command's config: `--config` (JSON or a file), then `--preset`, then every flag that was given."""
     data: dict[str, Any] = {}
     if getattr(args, "config", None):
         text = args.config
@@ -147,10 +155,10 @@ def _config(cls: Any, args: argparse.Namespace, flags: dict[str, str]) -> Any:
             raise ConfigError("--config: expected a JSON object")
     if getattr(args, "preset", None):
         data["preset"] = args.preset
-    for arg_name, field in flags.items():
-        value = getattr(args, arg_name, None)
+    for f in dataclasses.fields(cls):
+        value = getattr(args, f.name, None)
         if value is not None:
-            data[field] = value
+            data[f.name] = value
     return cls.from_dict(data)
 
 
@@ -187,18 +195,7 @@ def _run_generate(args: argparse.Namespace) -> dict[str, Any]:
     from training.checkpoints import data_hash
     from training.rows import prompt_messages, read_jsonl, write_jsonl
 
-    config = _config(
-        GenerationConfig,
-        args,
-        {
-            "per_prompt": "per_prompt",
-            "max_new_tokens": "max_new_tokens",
-            "temperature": "temperature",
-            "top_p": "top_p",
-            "seed": "seed",
-            "batch_size": "batch_size",
-        },
-    )
+    config = _config(GenerationConfig, args)
     rows = read_jsonl(args.input)
     conversations = [prompt_messages(row) for row in rows]
     _quiet_libraries()
@@ -250,20 +247,7 @@ def _run_generate(args: argparse.Namespace) -> dict[str, Any]:
 def _run_reward(args: argparse.Namespace) -> dict[str, Any]:
     from training.rows import read_jsonl
 
-    config = _config(
-        RewardConfig,
-        args,
-        {
-            "model": "model",
-            "epochs": "epochs",
-            "max_steps": "max_steps",
-            "batch_size": "batch_size",
-            "learning_rate": "learning_rate",
-            "max_length": "max_length",
-            "label_smoothing": "label_smoothing",
-            "seed": "seed",
-        },
-    )
+    config = _config(RewardConfig, args)
     train_rows = read_jsonl(args.train)
     eval_rows = read_jsonl(args.eval) if args.eval else None
     _quiet_libraries()
@@ -284,20 +268,7 @@ def _run_reward(args: argparse.Namespace) -> dict[str, Any]:
 def _run_ppo(args: argparse.Namespace) -> dict[str, Any]:
     from training.rows import demonstration_messages, prompt_messages, read_jsonl
 
-    config = _config(
-        PPOConfig,
-        args,
-        {
-            "steps": "steps",
-            "max_new_tokens": "max_new_tokens",
-            "prompts_per_step": "prompts_per_step",
-            "mini_batch_size": "mini_batch_size",
-            "kl_coef": "kl_coef",
-            "learning_rate": "learning_rate",
-            "lora": "lora",
-            "seed": "seed",
-        },
-    )
+    config = _config(PPOConfig, args)
     prompts = [prompt_messages(row) for row in read_jsonl(args.prompts)]
     ptx = None
     if args.ptx:
@@ -323,18 +294,7 @@ def _run_ppo(args: argparse.Namespace) -> dict[str, Any]:
 def _run_dpo(args: argparse.Namespace) -> dict[str, Any]:
     from training.rows import read_jsonl
 
-    config = _config(
-        DPOConfig,
-        args,
-        {
-            "steps": "steps",
-            "batch_size": "batch_size",
-            "beta": "beta",
-            "learning_rate": "learning_rate",
-            "lora": "lora",
-            "seed": "seed",
-        },
-    )
+    config = _config(DPOConfig, args)
     train_rows = read_jsonl(args.train)
     _quiet_libraries()
     from training.dpo import train_dpo

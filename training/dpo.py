@@ -92,6 +92,42 @@ def preference_log_ratio(
     return total / max(len(pairs), 1)
 
 
+@torch.no_grad()
+def implicit_reward_margins(
+    policy_ref: str | Path,
+    reference_ref: str | Path,
+    rows: list[dict[str, Any]],
+    *,
+    models_dir: Path | str,
+    beta: float,
+) -> list[float]:
+    """DPO's implicit reward margin of every preference row, as TRL reports `rewards/margins`:
+    `beta * ((log pi(c) - log ref(c)) - (log pi(r) - log ref(r)))`. Positive means the policy moved
+    towards the chosen response relative to the reference; on held-out pairs its sign is DPO's own
+    preference accuracy.
+
+    Args:
+        policy_ref: the trained policy.
+        reference_ref: the policy it started from.
+        rows: preference rows in the `trl` format.
+        beta: the DPO temperature the policy was trained with.
+    """
+    pairs = list(preference_pairs(rows))
+    ratios: list[list[float]] = []
+    for ref in (policy_ref, reference_ref):
+        model, tokenizer = load_causal_lm(ref, models_dir=models_dir)
+        model.eval()
+        ratios.append(
+            [
+                _sequence_logprob(model, tokenizer, p["prompt"], p["chosen"])
+                - _sequence_logprob(model, tokenizer, p["prompt"], p["rejected"])
+                for p in pairs
+            ]
+        )
+        del model
+    return [beta * (policy - reference) for policy, reference in zip(*ratios, strict=True)]
+
+
 def train_dpo(
     config: DPOConfig,
     policy_ref: str | Path,

@@ -246,3 +246,44 @@ def test_cli_ppo_rejects_a_bad_demonstration_file(models_dir, tmp_path):
     )  # fmt: skip
     assert "line 2" in out["stderr"] and "messages" in out["stderr"] and "Traceback" not in out["stderr"]
     assert not (tmp_path / "p").exists()
+
+
+def test_every_config_field_is_a_flag_with_the_fields_help_and_default():
+    """The flags are generated from the config dataclasses: every field, its help, its default."""
+    import argparse
+    import dataclasses
+
+    from training.cli import build_parser
+    from training.config import DPOConfig, GenerationConfig, PPOConfig, RewardConfig
+
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+    for command, cls in (("generate", GenerationConfig), ("reward", RewardConfig), ("ppo", PPOConfig),
+                         ("dpo", DPOConfig)):  # fmt: skip
+        actions = {a.dest: a for a in commands[command]._actions}
+        defaults = cls()
+        for field in dataclasses.fields(cls):
+            action = actions[field.name]
+            assert action.option_strings == ["--" + field.name.replace("_", "-")] or field.name in (
+                "lora", "normalize_reward", "whiten_advantages", "use_margin", "length_grouping"
+            ), action.option_strings  # fmt: skip
+            assert field.metadata["help"] and field.metadata["help"].replace("%", "%%") in action.help
+            default = getattr(defaults, field.name)
+            assert f"(default: {'null' if default is None else default})" in action.help
+            assert action.default is None  # unset flags leave the config's own value
+        # The reverse: no flag of a config group that is not a field.
+        group = next(g for g in commands[command]._action_groups if g.title.startswith(cls.__name__))
+        assert {a.dest for a in group._group_actions} == {f.name for f in dataclasses.fields(cls)}
+
+
+def test_flags_override_the_config_and_leave_the_rest(tmp_path):
+    from training.cli import _config, build_parser
+    from training.config import PPOConfig
+
+    args = build_parser().parse_args(
+        ["ppo", "--policy", "p", "--reward", "r", "--prompts", "x", "--output", "o", "--config",
+         '{"steps": 7, "kl_coef": 0.2}', "--kl-coef", "0.3", "--no-lora", "--prompts-per-step", "4"]
+    )  # fmt: skip
+    config = _config(PPOConfig, args)
+    assert (config.steps, config.kl_coef, config.lora, config.prompts_per_step) == (7, 0.3, False, 4)
+    assert config.mini_batch_size == PPOConfig().mini_batch_size
