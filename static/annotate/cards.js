@@ -8,7 +8,7 @@
 /** @import { Ui } from "./dom.js" */
 import { el } from "./dom.js";
 import { splitPlaceholders } from "./i18n.js";
-import { LETTERS } from "./state.js";
+import { LETTERS } from "./rules.js";
 
 const ROLES = new Set(["system", "user", "assistant"]);
 

@@ -1,9 +1,9 @@
 // @ts-check
 // The annotate page: one comparison at a time, driven by the REST API, keyboard first. This module wires
-// the others together. It owns the page's one state (state.js: pure rules), the lease (lease.js) and the
-// activity clock, and hands them to the pure functions; cards.js and render.js draw, api.js talks to the
-// server, drafts.js keeps unfinished answers across reloads, keyboard.js and controls.js say what a key
-// and a click mean.
+// the others together. It owns the page's one state (changed by state.js, read by rules.js: both pure),
+// the lease (lease.js) and the activity clock, and hands them to the pure functions; cards.js and
+// render.js draw, api.js talks to the server, drafts.js keeps unfinished answers across reloads,
+// keyboard.js and controls.js say what a key and a click mean.
 /** @import { KeyAction } from "./keyboard.js" */
 /** @import { PageState, TaskState, View } from "./state.js" */
 /** @import { Strength, Task } from "./types.js" */
@@ -12,6 +12,7 @@ import { bindControls } from "./controls.js";
 import { createDrafts, createSessionCount } from "./drafts.js";
 import { readStrings, translator } from "./i18n.js";
 import { keyAction } from "./keyboard.js";
+import { isReady, strengthIgnored, submissionBody } from "./rules.js";
 import {
   beatDone,
   beatOnActivity,
@@ -52,7 +53,6 @@ import {
   draftOf,
   hasTask,
   initialState,
-  isReady,
   moveCursor,
   pickStrength,
   rank,
@@ -60,8 +60,6 @@ import {
   setSubmitting,
   setView,
   showTask,
-  strengthIgnored,
-  submissionBody,
   toggleAllBad,
   withoutTask,
   writeRationale,

@@ -6,7 +6,7 @@
 /** @import { LeaseLevel } from "./lease.js" */
 /** @import { Ui } from "./dom.js" */
 import { el } from "./dom.js";
-import { isReady, rankSummary, rankingGroups, strengthApplies, verdicts } from "./state.js";
+import { isReady, rankSummary, rankingGroups, strengthApplies, verdicts } from "./rules.js";
 
 /**
  * Status messages in the live region; each lasts a few seconds (a problem longer).

@@ -1,8 +1,18 @@
-// The annotate page's rules (static/annotate/state.js): verdicts, rankings with ties, all bad, strength,
-// ratings, what Enter may submit and the body it sends, drafts restored against the task.
+// The annotate page's state and rules (static/annotate/state.js, rules.js): verdicts, rankings with ties,
+// all bad, strength, ratings, what Enter may submit and the body it sends, drafts restored against the
+// task.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 
+import {
+  isReady,
+  rankingGroups,
+  rankSummary,
+  strengthApplies,
+  strengthIgnored,
+  submissionBody,
+  verdicts,
+} from "../../static/annotate/rules.js";
 import {
   ACTIVE_WINDOW_MS,
   MAX_TIME_MS,
@@ -12,20 +22,13 @@ import {
   countSubmission,
   draftOf,
   initialState,
-  isReady,
   moveCursor,
   pickStrength,
   rank,
-  rankSummary,
-  rankingGroups,
   rate,
   restoreAnswer,
   showTask,
-  strengthApplies,
-  strengthIgnored,
-  submissionBody,
   toggleAllBad,
-  verdicts,
   withoutTask,
   writeRationale,
 } from "../../static/annotate/state.js";
