@@ -24,6 +24,8 @@ import { CHOICES, STRENGTHS } from "./state.js";
  * @property {() => void} openSkip
  * @property {(reason: string) => void} skip the skip dialog was confirmed
  * @property {() => void} reload "Check again", "Try again"
+ * @property {() => void} copyKept copy the rationale of the answer the server would not take
+ * @property {() => void} dismissKept
  * @property {() => void} away the tab was hidden or the page is going away
  * @property {() => void} back the tab is visible again
  */
@@ -106,6 +108,8 @@ export function bindControls(ui, doc, on) {
   });
   ui.btnCheckAgain.addEventListener("click", () => on.reload());
   ui.btnRetry.addEventListener("click", () => on.reload());
+  ui.btnCopyKept.addEventListener("click", () => on.copyKept());
+  ui.btnDismissKept.addEventListener("click", () => on.dismissKept());
 
   doc.addEventListener("visibilitychange", () => {
     if (doc.visibilityState === "hidden") on.away();

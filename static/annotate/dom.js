@@ -57,6 +57,12 @@ export function findUi(doc) {
     error: get("state-error"),
     errorTitle: get("error-title"),
     errorDetail: get("error-detail"),
+    kept: get("kept-draft"),
+    keptMessage: get("kept-message"),
+    keptRationale: get("kept-rationale"),
+    keptText: byId(doc, "kept-text", HTMLTextAreaElement),
+    btnCopyKept: byId(doc, "btn-copy-kept", HTMLButtonElement),
+    btnDismissKept: byId(doc, "btn-dismiss-kept", HTMLButtonElement),
   };
 }
 /** @typedef {ReturnType<typeof findUi>} Ui */

@@ -22,7 +22,7 @@ export function targetKind(ui, target) {
     return "text";
   }
   if (target instanceof HTMLInputElement && target.closest(".likert")) return "rating";
-  if (target instanceof HTMLElement && target.closest("a, .site-header, .taskbar")) return "chrome";
+  if (target instanceof HTMLElement && target.closest("a, .site-header, .taskbar, .kept-draft")) return "chrome";
   return "other";
 }
 

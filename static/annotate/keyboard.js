@@ -9,7 +9,8 @@
  * - "rationale": the rationale textarea; "text": any other text entry (inputs that take text, selects,
  *   contenteditable), where keys type and only Escape means something;
  * - "rating": a radio button of a rating row;
- * - "chrome": inside a link, the site header or the taskbar, where Enter keeps its usual meaning;
+ * - "chrome": inside a link, the site header, the taskbar or the kept-answer box, where Enter keeps its
+ *   usual meaning;
  * - "other": anything else (the page, a response, a decision button).
  * @typedef {"rationale" | "text" | "rating" | "chrome" | "other"} Target
  */

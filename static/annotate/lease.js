@@ -2,13 +2,15 @@
 // The lease on the current task: its countdown and when to send a heartbeat (which extends it). Pure:
 // main.js keeps the LeaseState, calls `tick` once a second and sends the heartbeats these functions ask for.
 
-/** The heartbeat's usual interval while the annotator is active. */
+/** The heartbeat's interval while the annotator is active: a minute, or a third of a shorter lease. */
 export const HEARTBEAT_MS = 60_000;
+/** Never more often than this (a lease about to run out, a clock that jumped). */
+const MIN_HEARTBEAT_MS = 5000;
 /** The countdown turns "low" (and says so once) below this. */
 export const LEASE_LOW_S = 120;
 /** Once the lease ran out, a heartbeat every so often in case the task still has room. */
 const EXPIRED_BEAT_MS = 15_000;
-/** Back in a hidden tab after this long: a heartbeat at once. */
+/** Back in a hidden tab after this long (or after an interval, if shorter): a heartbeat at once. */
 const RETURN_BEAT_MS = 30_000;
 
 /**
@@ -18,6 +20,7 @@ const RETURN_BEAT_MS = 30_000;
  * @property {boolean} expiredNoted the "expired" notice was given
  * @property {number} lastBeat when the last heartbeat was sent (or the lease taken)
  * @property {boolean} beating a heartbeat is in flight
+ * @property {number} intervalMs between heartbeats while active (beatInterval of the lease's length)
  */
 
 /** @typedef {"ok" | "low" | "out"} LeaseLevel */
@@ -32,7 +35,14 @@ const RETURN_BEAT_MS = 30_000;
 
 /** @returns {LeaseState} */
 export function noLease() {
-  return { endsAt: 0, warned: false, expiredNoted: false, lastBeat: 0, beating: false };
+  return {
+    endsAt: 0,
+    warned: false,
+    expiredNoted: false,
+    lastBeat: 0,
+    beating: false,
+    intervalMs: HEARTBEAT_MS,
+  };
 }
 
 /**
@@ -45,6 +55,16 @@ export function leaseEnd(iso, skewMs) {
 }
 
 /**
+ * How often to extend a lease that runs `remainingMs` from now: a third of it, so that one lost or late
+ * heartbeat does not lose the task, and at most once a minute. (A lease is as long as the project's
+ * lease_seconds when taken or extended, 30 s at the least: a heartbeat every 10 s then.)
+ * @param {number} remainingMs
+ */
+export function beatInterval(remainingMs) {
+  return Math.max(MIN_HEARTBEAT_MS, Math.min(HEARTBEAT_MS, remainingMs / 3));
+}
+
+/**
  * A lease just taken (a new task): its end, fresh notices, and the heartbeat clock starting now.
  * @param {LeaseState} lease
  * @param {string} iso
@@ -53,7 +73,17 @@ export function leaseEnd(iso, skewMs) {
  * @returns {LeaseState}
  */
 export function takeLease(lease, iso, skewMs, now) {
-  return { ...lease, endsAt: leaseEnd(iso, skewMs), warned: false, expiredNoted: false, lastBeat: now };
+  const endsAt = leaseEnd(iso, skewMs);
+  const intervalMs = interval(endsAt, now);
+  return { ...lease, endsAt, warned: false, expiredNoted: false, lastBeat: now, intervalMs };
+}
+
+/**
+ * @param {number} endsAt
+ * @param {number} now
+ */
+function interval(endsAt, now) {
+  return endsAt ? beatInterval(endsAt - now) : HEARTBEAT_MS;
 }
 
 /**
@@ -61,10 +91,12 @@ export function takeLease(lease, iso, skewMs, now) {
  * @param {LeaseState} lease
  * @param {string} iso
  * @param {number} skewMs
+ * @param {number} now
  * @returns {LeaseState}
  */
-export function extendLease(lease, iso, skewMs) {
-  return { ...lease, endsAt: leaseEnd(iso, skewMs), warned: false, expiredNoted: false };
+export function extendLease(lease, iso, skewMs, now) {
+  const endsAt = leaseEnd(iso, skewMs);
+  return { ...lease, endsAt, warned: false, expiredNoted: false, intervalMs: interval(endsAt, now) };
 }
 
 /**
@@ -105,8 +137,8 @@ export function leaseLevel(remaining) {
 
 /**
  * One second of the countdown. `shown`: what the countdown reads (null: no lease to show); `notices`: the
- * one-time messages due now; `beat`: a heartbeat is due (active and a minute since the last one, or the
- * lease ran out and 15 s since the last try).
+ * one-time messages due now; `beat`: a heartbeat is due (active and an interval since the last one, or
+ * the lease ran out and 15 s since the last try).
  * @param {LeaseState} lease
  * @param {{now: number, lastActivity: number, activeWindowMs: number}} clock
  * @returns {TickResult}
@@ -128,7 +160,7 @@ export function tick(lease, { now, lastActivity, activeWindowMs }) {
   }
   const since = now - lease.lastBeat;
   const active = now - lastActivity < activeWindowMs;
-  const beat = (active && since >= HEARTBEAT_MS) || (level === "out" && since >= EXPIRED_BEAT_MS);
+  const beat = (active && since >= lease.intervalMs) || (level === "out" && since >= EXPIRED_BEAT_MS);
   return { lease: next, shown: { text: formatRemaining(Math.ceil(remaining)), level }, notices, beat };
 }
 
@@ -139,7 +171,7 @@ export function tick(lease, { now, lastActivity, activeWindowMs }) {
  * @param {{now: number, lastActivity: number}} clock lastActivity before this activity
  */
 export function beatOnActivity(lease, { now, lastActivity }) {
-  return now - lastActivity > HEARTBEAT_MS || now - lease.lastBeat >= HEARTBEAT_MS;
+  return now - lastActivity > lease.intervalMs || now - lease.lastBeat >= lease.intervalMs;
 }
 
 /**
@@ -148,5 +180,5 @@ export function beatOnActivity(lease, { now, lastActivity }) {
  * @param {number} now
  */
 export function beatOnReturn(lease, now) {
-  return now - lease.lastBeat > RETURN_BEAT_MS;
+  return now - lease.lastBeat > Math.min(RETURN_BEAT_MS, lease.intervalMs);
 }

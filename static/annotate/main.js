@@ -8,61 +8,27 @@
 /** @import { PageState, TaskState, View } from "./state.js" */
 /** @import { Strength, Task } from "./types.js" */
 import { clockSkew, createApi, newToken } from "./api.js";
+import { renderTask } from "./cards.js";
 import { bindControls } from "./controls.js";
+import { findUi } from "./dom.js";
 import { createDrafts, createSessionCount } from "./drafts.js";
+import {
+  focusRatingRow, leaveField, ratingRowOf, ratingRows, scrollToCard, startRating, targetKind,
+} from "./focus.js";
 import { readStrings, translator } from "./i18n.js";
 import { keyAction } from "./keyboard.js";
-import { isReady, strengthIgnored, submissionBody } from "./rules.js";
 import {
-  beatDone,
-  beatOnActivity,
-  beatOnReturn,
-  beatSent,
-  extendLease,
-  noLease,
-  takeLease,
-  tick,
+  beatDone, beatOnActivity, beatOnReturn, beatSent, extendLease, noLease, takeLease, tick,
 } from "./lease.js";
-import { renderTask } from "./cards.js";
-import { findUi } from "./dom.js";
 import {
-  focusRatingRow,
-  leaveField,
-  ratingRowOf,
-  ratingRows,
-  scrollToCard,
-  startRating,
-  targetKind,
-} from "./focus.js";
-import {
-  createAnnouncer,
-  createViewSwitch,
-  enterTask,
-  renderAnswer,
-  renderCounters,
-  renderEmpty,
-  renderError,
-  renderLease,
+  createAnnouncer, createViewSwitch, enterTask, renderAnswer, renderCounters, renderEmpty, renderError,
+  renderKept, renderLease,
 } from "./render.js";
+import { hasWork, isReady, strengthIgnored, submissionBody } from "./rules.js";
 import {
-  ACTIVE_WINDOW_MS,
-  activeTime,
-  addTime,
-  choose,
-  countSubmission,
-  draftOf,
-  hasTask,
-  initialState,
-  moveCursor,
-  pickStrength,
-  rank,
-  rate,
-  setSubmitting,
-  setView,
-  showTask,
-  toggleAllBad,
-  withoutTask,
-  writeRationale,
+  ACTIVE_WINDOW_MS, activeTime, addTime, choose, countSubmission, dismissKept, draftOf, hasTask,
+  initialState, keepAnswer, moveCursor, pickStrength, rank, rate, setSubmitting, setView, showTask,
+  toggleAllBad, withoutTask, writeRationale,
 } from "./state.js";
 
 /**
@@ -100,7 +66,12 @@ function start(doc) {
   const drafts = createDrafts(storage("localStorage"), user);
   const sessionCount = createSessionCount(storage("sessionStorage"), user, data.slug || "");
   const announce = createAnnouncer(ui.status);
-  const switchView = createViewSwitch(ui);
+  const viewSwitch = createViewSwitch(ui);
+  /** @param {View} view */
+  const switchView = (view) => {
+    viewSwitch(view);
+    renderKept(ui, state, t);
+  };
 
   /** @type {PageState} the page's one state: replaced, never changed in place */
   let state = initialState(sessionCount.load());
@@ -225,8 +196,7 @@ function start(doc) {
         if (next) show(next, t("saved.next"));
         else showEmpty(t("saved.last"));
       } else if (status === 409 || status === 404) {
-        drafts.clear(current.id);
-        await loadNext(t(error?.code === "task_full" ? "lease.full" : "lease.lost"), "warn");
+        await lost(current, error?.code);
       } else if (status === 401 || status === 403) {
         announce(t("error.signed_out"), "bad");
       } else if (status === 400 && error) {
@@ -240,6 +210,40 @@ function start(doc) {
     } finally {
       state = setSubmitting(state, false);
       ui.submit.removeAttribute("aria-busy");
+    }
+  }
+
+  /**
+   * The server will not take an answer to `current` any more (409/404: the lease went to someone else,
+   * the task is full, or gone). Work on it stays: its draft is left in storage (it comes back with the
+   * task) and the page shows what was typed beside the next task. Only an answer with nothing in it, or
+   * a task already submitted or skipped (in another tab), loses its draft. When the page has moved on
+   * from `current` meanwhile (a heartbeat found it lost first), that was already done.
+   * @param {Task} current
+   * @param {string | undefined} code the error body's code
+   */
+  async function lost(current, code) {
+    if (state.task !== current) return;
+    const reason = code === "task_full" ? "full" : "lost";
+    const settled = code === "task_submitted" || code === "task_skipped";
+    if (hasTask(state) && hasWork(state.answer) && !settled) {
+      saveDraft();
+      if (hasTask(state)) state = keepAnswer(state, reason);
+    } else {
+      drafts.clear(current.id);
+    }
+    await loadNext(t(reason === "full" ? "lease.full" : "lease.lost"), "warn");
+  }
+
+  async function copyKept() {
+    try {
+      await navigator.clipboard.writeText(ui.keptText.value);
+      announce(t("kept.copied"), "good");
+    } catch {
+      // No clipboard here (plain http on a LAN, a browser that says no): select it for Ctrl+C.
+      ui.keptText.focus();
+      ui.keptText.select();
+      announce(t("kept.select"), "info");
     }
   }
 
@@ -292,11 +296,10 @@ function start(doc) {
       const reply = await api.heartbeat(current.id);
       if (state.task !== current) return;
       if (reply.status === 200 && reply.body) {
-        lease = extendLease(lease, reply.body.lease_expires_at, clock.skewMs);
+        lease = extendLease(lease, reply.body.lease_expires_at, clock.skewMs, Date.now());
         tickLease();
       } else if (reply.status === 409 || reply.status === 404) {
-        drafts.clear(current.id);
-        await loadNext(t("lease.lost"), "warn");
+        await lost(current, reply.error?.code);
       }
     } catch {
       // Offline for a moment: the next beat tries again, the countdown keeps running.
@@ -430,6 +433,12 @@ function start(doc) {
     openSkip,
     skip: (reason) => skip(reason),
     reload: () => loadNext(),
+    copyKept: () => copyKept(),
+    dismissKept: () => {
+      state = dismissKept(state);
+      renderKept(ui, state, t);
+      if (state.view === "task") ui.main.focus({ preventScroll: true });
+    },
     away: saveDraft,
     back: () => {
       clock.countedUntil = Date.now();

@@ -62,6 +62,22 @@ export function renderLease(ui, { text, level }) {
 }
 
 /**
+ * The answer the server would not take, beside the next task or the empty panel: what happened, and the
+ * rationale to copy (the whole draft is kept in storage and comes back with its task).
+ * @param {Ui} ui
+ * @param {PageState} state
+ * @param {Translate} t
+ */
+export function renderKept(ui, state, t) {
+  const { kept } = state;
+  ui.kept.hidden = !kept || (state.view !== "task" && state.view !== "empty");
+  if (!kept) return;
+  ui.keptMessage.textContent = t(kept.reason === "full" ? "kept.full" : "kept.lost");
+  ui.keptRationale.hidden = !kept.rationale;
+  ui.keptText.value = kept.rationale;
+}
+
+/**
  * @param {Ui} ui
  * @param {PageState} state
  */

@@ -10,6 +10,17 @@ export const LETTERS = "ABCDEF";
 /** @typedef {"better" | "worse" | "tie" | ""} Verdict */
 
 /**
+ * Whether the annotator did anything on this answer (worth keeping, worth saying it was restored).
+ * @param {Answer} answer
+ */
+export function hasWork(answer) {
+  return Boolean(
+    answer.choice || answer.allBad || answer.strength || answer.rationale ||
+      Object.keys(answer.ranks).length || Object.keys(answer.ratings).length,
+  );
+}
+
+/**
  * The ranking the answer gives, or null while it is incomplete (no verdict; a response without a rank).
  * @param {Task} task
  * @param {Answer} answer

@@ -3,6 +3,7 @@
 // (the old one is never changed), and nothing here touches the DOM, storage, the clock or the network.
 // main.js owns the one current state and passes it in; rules.js says what an answer means.
 /** @import { Ratings, Strength, Task } from "./types.js" */
+import { hasWork } from "./rules.js";
 
 /** Time on task is capped (a tab left open over a weekend is not a day's work). */
 export const MAX_TIME_MS = 24 * 3600 * 1000;
@@ -33,6 +34,15 @@ export const STRENGTHS = ["slight", "clear", "strong"];
 /** @typedef {"loading" | "task" | "empty" | "error"} View */
 
 /**
+ * An answer the server would not take (the lease was lost, the task was full, it was gone): its draft
+ * stays in storage, to come back with the task, and the page shows what was typed until dismissed.
+ * @typedef {object} Kept
+ * @property {number} taskId
+ * @property {string} rationale
+ * @property {"lost" | "full"} reason
+ */
+
+/**
  * Everything the page shows. `task` and `answer` are set together; they stay set while the next task
  * loads (view "loading"), as the controls are hidden then.
  * @typedef {object} PageState
@@ -44,6 +54,7 @@ export const STRENGTHS = ["slight", "clear", "strong"];
  * @property {boolean} submitting
  * @property {number | null} done annotations submitted in the project (unknown before the first task)
  * @property {number} session annotations submitted since this tab opened
+ * @property {Kept | null} kept the last answer the server would not take, while it is shown
  */
 
 /** @typedef {PageState & {task: Task, answer: Answer}} TaskState */
@@ -67,6 +78,7 @@ export function initialState(session) {
     submitting: false,
     done: null,
     session,
+    kept: null,
   };
 }
 
@@ -130,11 +142,8 @@ export function restoreAnswer(stored, task, newToken) {
   if (Number.isInteger(draft.elapsedMs)) {
     answer.elapsedMs = Math.min(MAX_TIME_MS, Math.max(0, Number(draft.elapsedMs)));
   }
-  const touched = Boolean(
-    answer.choice || answer.allBad || answer.strength || answer.rationale ||
-      Object.keys(answer.ranks).length || Object.keys(answer.ratings).length,
-  );
-  return { answer, touched, cursor: Number.isInteger(draft.cursor) ? Number(draft.cursor) : 0 };
+  const cursor = Number.isInteger(draft.cursor) ? Number(draft.cursor) : 0;
+  return { answer, touched: hasWork(answer), cursor };
 }
 
 /**
@@ -147,6 +156,7 @@ function entries(value) {
 
 /**
  * A new task on screen, with its draft when there is one. `restored` says whether the draft held work.
+ * A kept answer of this same task is back in place, so it is no longer shown apart.
  * @param {PageState} state
  * @param {Task} task
  * @param {unknown} draft what storage held for this task, or null
@@ -165,6 +175,7 @@ export function showTask(state, task, draft, newToken) {
       cursor: restored ? Math.min(Math.max(restored.cursor, 0), last) : 0,
       cursorShown: task.kind === "ranking",
       done: Number.isInteger(task.done) ? task.done : state.done,
+      kept: state.kept && state.kept.taskId === task.id ? null : state.kept,
     },
     restored: Boolean(restored && restored.touched),
   };
@@ -200,15 +211,35 @@ export function setSubmitting(state, submitting) {
 }
 
 /**
- * A submission was saved. `done` counts up here only when no next task came with the answer (a next
- * task carries the server's count) and the annotation is new (201, not a replay of the same token).
+ * The server would not take the current task's answer: keep it (main.js leaves its draft in storage).
+ * @param {TaskState} state
+ * @param {"lost" | "full"} reason
+ * @returns {TaskState}
+ */
+export function keepAnswer(state, reason) {
+  return { ...state, kept: { taskId: state.task.id, rationale: state.answer.rationale, reason } };
+}
+
+/**
+ * @template {PageState} S
+ * @param {S} state
+ * @returns {S}
+ */
+export function dismissKept(state) {
+  return { ...state, kept: null };
+}
+
+/**
+ * A submission was saved (and the annotator has moved on from any kept answer). `done` counts up here
+ * only when no next task came with the answer (a next task carries the server's count) and the
+ * annotation is new (201, not a replay of the same token).
  * @param {PageState} state
  * @param {{created: boolean, next: boolean}} result
  * @returns {PageState}
  */
 export function countSubmission(state, { created, next }) {
   const done = !next && created && state.done !== null ? state.done + 1 : state.done;
-  return { ...state, session: state.session + 1, done };
+  return { ...state, session: state.session + 1, done, kept: null };
 }
 
 // ------------------------------------------------------------------ changes to the answer

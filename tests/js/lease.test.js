@@ -4,6 +4,7 @@ import { describe, test } from "node:test";
 
 import {
   HEARTBEAT_MS,
+  beatInterval,
   beatOnActivity,
   beatOnReturn,
   extendLease,
@@ -44,7 +45,7 @@ describe("countdown", () => {
     const out = at(T0 + 600_000);
     assert.deepEqual([out.shown?.level, out.notices], ["out", ["expired"]]);
     assert.deepEqual(at(T0 + 601_000).notices, []);
-    lease = extendLease(lease, iso(T0 + 700_000), 0);
+    lease = extendLease(lease, iso(T0 + 700_000), 0, T0 + 601_000);
     assert.deepEqual(at(T0 + 601_000).notices, ["low"]);
   });
 
@@ -76,5 +77,46 @@ describe("heartbeats", () => {
     assert.equal(beatOnActivity(recent, { now: T0 + 71_000, lastActivity: T0 }), true);
     assert.equal(beatOnReturn(lease, T0 + 30_000), false);
     assert.equal(beatOnReturn(lease, T0 + 30_001), true);
+  });
+});
+
+describe("heartbeats of a short lease", () => {
+  test("a third of the lease, at most a minute, at least 5 s", () => {
+    assert.equal(beatInterval(600_000), HEARTBEAT_MS);
+    assert.equal(beatInterval(180_000), HEARTBEAT_MS);
+    assert.equal(beatInterval(90_000), 30_000);
+    assert.equal(beatInterval(30_000), 10_000);
+    assert.equal(beatInterval(3000), 5000);
+  });
+
+  test("a 30 s lease beats every 10 s while active, from the task's lease_expires_at", () => {
+    let lease = takeLease(noLease(), iso(T0 + 30_000), 0, T0);
+    assert.equal(lease.intervalMs, 10_000);
+    const beat = (now) => tick(lease, { now, lastActivity: now, activeWindowMs: WINDOW }).beat;
+    assert.equal(beat(T0 + 9000), false);
+    assert.equal(beat(T0 + 10_000), true);
+    // The heartbeat's answer: the lease runs 30 s from then, so the interval stays a third of it.
+    lease = extendLease({ ...lease, lastBeat: T0 + 10_000 }, iso(T0 + 40_000), 0, T0 + 10_000);
+    assert.equal(lease.intervalMs, 10_000);
+    assert.equal(beat(T0 + 19_000), false);
+    assert.equal(beat(T0 + 20_000), true);
+  });
+
+  test("the server's clock ahead of ours does not shorten the interval", () => {
+    const lease = takeLease(noLease(), iso(T0 + 5000 + 30_000), 5000, T0);
+    assert.equal(lease.intervalMs, 10_000);
+  });
+
+  test("a task handed back with little time left beats soon, then at the lease's pace", () => {
+    const reloaded = takeLease(noLease(), iso(T0 + 12_000), 0, T0);
+    assert.equal(reloaded.intervalMs, 5000);
+  });
+
+  test("activity after a pause of a third of the lease, and a return to the tab, beat at once", () => {
+    const lease = takeLease(noLease(), iso(T0 + 30_000), 0, T0);
+    assert.equal(beatOnActivity(lease, { now: T0 + 3000, lastActivity: T0 + 2000 }), false);
+    assert.equal(beatOnActivity(lease, { now: T0 + 9000, lastActivity: T0 - 2000 }), true);
+    assert.equal(beatOnReturn(lease, T0 + 9000), false);
+    assert.equal(beatOnReturn(lease, T0 + 10_001), true);
   });
 });

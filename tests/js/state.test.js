@@ -1,13 +1,14 @@
 // The annotate page's state and rules (static/annotate/state.js, rules.js): verdicts, rankings with ties,
 // all bad, strength, ratings, what Enter may submit and the body it sends, drafts restored against the
-// task.
+// task, answers kept when the server would not take them.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 
 import {
+  hasWork,
   isReady,
-  rankingGroups,
   rankSummary,
+  rankingGroups,
   strengthApplies,
   strengthIgnored,
   submissionBody,
@@ -20,8 +21,10 @@ import {
   addTime,
   choose,
   countSubmission,
+  dismissKept,
   draftOf,
   initialState,
+  keepAnswer,
   moveCursor,
   pickStrength,
   rank,
@@ -364,5 +367,31 @@ describe("tasks, drafts and counts", () => {
     assert.equal(state.view, "empty");
     assert.equal(state.task, null);
     assert.equal(state.answer, null);
+  });
+});
+
+describe("an answer the server would not take", () => {
+  test("is kept with its rationale until it comes back, is dismissed, or the next one is saved", () => {
+    const typed = writeRationale(choose(started(2), "a"), "my careful reasons");
+    const kept = keepAnswer(typed, "full");
+    assert.deepEqual(kept.kept, { taskId: 7, rationale: "my careful reasons", reason: "full" });
+    const next = showTask(kept, makeTask(2, { id: 8 }), null, "tok-8").state;
+    assert.deepEqual(next.kept, kept.kept); // shown beside the next task
+    assert.equal(countSubmission(next, { created: true, next: true }).kept, null);
+    assert.equal(dismissKept(next).kept, null);
+    const back = showTask(next, makeTask(2), draftOf(typed, 1), "tok-again");
+    assert.equal(back.state.kept, null); // its draft is in place again
+    assert.equal(back.restored, true);
+    assert.equal(back.state.answer.rationale, "my careful reasons");
+    assert.equal(back.state.answer.clientToken, "tok-new");
+  });
+
+  test("only an answer with work in it is worth keeping", () => {
+    const state = started(3);
+    assert.equal(hasWork(state.answer), false);
+    assert.equal(hasWork(rank(state, 0, 1).answer), true);
+    assert.equal(hasWork(rate(state, 0, "honesty", 2).answer), true);
+    assert.equal(hasWork(writeRationale(state, "x").answer), true);
+    assert.equal(hasWork(toggleAllBad(state).answer), true);
   });
 });
