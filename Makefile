@@ -31,6 +31,7 @@ help:
 	@echo "make services        find or start Postgres and Redis; writes $(SERVICES_ENV)"
 	@echo "make services-status show what the embedded servers under ./var are doing"
 	@echo "make clean-services  stop the embedded Postgres and Redis under ./var (data is kept)"
+	@echo "make typecheck       tsc --noEmit over static/ (part of make lint); make test-js: node --test tests/js (part of make test)"
 
 install: $(INSTALL_STAMP)
 
@@ -90,3 +91,27 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+
+# Front end: typescript (for tsc --noEmit) from package-lock.json, installed by `npm ci` into node_modules
+# when it is missing or the lockfile changed (the stamp carries the lockfile's checksum). The browser loads
+# static/ as it is: no bundler, nothing built. `make lint` type-checks it, `make test` runs its unit tests
+# (before the Python suite, as extra prerequisites of those targets).
+NODE_STAMP := node_modules/.installed-$(shell cksum < package-lock.json | cut -d' ' -f1)
+
+.PHONY: node typecheck test-js
+
+node: $(NODE_STAMP)
+
+$(NODE_STAMP): package-lock.json
+	@command -v npm >/dev/null || { echo "npm is missing: install Node.js 20 or newer" >&2; exit 1; }
+	npm ci --no-audit --no-fund
+	@touch $@
+
+typecheck: node
+	npx tsc --noEmit -p .
+
+test-js:
+	node --test tests/js/*.test.js
+
+lint: typecheck
+test: test-js

@@ -238,7 +238,7 @@ def _someone_else_completes(project, task: int) -> None:
 def test_heartbeat_that_finds_the_lease_lost_moves_on(page, live_server):
     project = ProjectFactory()
     make_comparisons(project, 2)
-    member(project, Role.ANNOTATOR, username="idle")
+    user = member(project, Role.ANNOTATOR, username="idle")
 
     page.clock.install()
     login(page, live_server.url, "idle")
@@ -252,6 +252,11 @@ def test_heartbeat_that_finds_the_lease_lost_moves_on(page, live_server):
     page.clock.run_for(100)  # the message is drawn on the next animation frame, which the fake clock owns
     assert "went to someone else" in page.locator("#status").inner_text()
     assert page.locator("[data-choice='a']").get_attribute("aria-pressed") == "false"  # a fresh answer
+    # What was done on the lost one is kept (on this device) and said so.
+    assert "went to someone else" in page.locator("#kept-draft").inner_text()
+    assert page.locator("#kept-rationale").is_hidden()  # no rationale was written
+    draft = page.evaluate(f"localStorage.getItem('prefer:draft:{user.pk}:{task}')")
+    assert draft is not None and '"choice":"a"' in draft
 
 
 def test_submit_after_the_task_went_elsewhere_moves_on(page, live_server):
@@ -270,3 +275,75 @@ def test_submit_after_the_task_went_elsewhere_moves_on(page, live_server):
         "someone else" in page.locator("#status").inner_text()
         or "completed by others" in page.locator("#status").inner_text()
     )
+
+
+def test_an_answer_the_server_refuses_is_kept_and_comes_back_with_its_task(new_page, live_server):
+    project = ProjectFactory()
+    make_comparisons(project, 2)
+    user = member(project, Role.ANNOTATOR, username="late")
+    page = new_page(permissions=["clipboard-read", "clipboard-write"])
+
+    login(page, live_server.url, "late")
+    first = open_annotate(page, live_server.url, project.slug)
+    page.keyboard.press("1")
+    page.keyboard.press("e")
+    page.keyboard.press("n")
+    page.keyboard.type("A cites its sources")
+    page.keyboard.press("Escape")
+    _someone_else_completes(project, first)
+    page.keyboard.press("Enter")  # 409 task_full
+    second = wait_for_task(page, other_than=first)
+
+    # The next task starts fresh; the refused answer is shown beside it, and kept.
+    assert page.locator("#rationale").input_value() == ""
+    kept = page.locator("#kept-draft")
+    assert "completed it before your answer arrived" in kept.inner_text()
+    assert page.locator("#kept-text").input_value() == "A cites its sources"
+    draft = page.evaluate(f"JSON.parse(localStorage.getItem('prefer:draft:{user.pk}:{first}'))")
+    assert (draft["choice"], draft["strength"], draft["rationale"]) == ("a", "strong", "A cites its sources")
+    page.get_by_role("button", name="Copy").click()
+    page.wait_for_function("() => document.getElementById('status').textContent.includes('Copied')")
+    assert page.evaluate("navigator.clipboard.readText()") == "A cites its sources"
+    shot(page, "annotate-kept-1280")
+
+    # The task comes back to this annotator (the other annotation was withdrawn): so does the answer.
+    Annotation.objects.filter(comparison_id=first).exclude(annotator=user).delete()
+    Comparison.objects.filter(pk=first).update(annotations_received=0, status=ComparisonStatus.OPEN)
+    page.keyboard.press("s")
+    page.locator("#skip-dialog[open]").wait_for()
+    page.keyboard.press("Enter")
+    assert wait_for_task(page, other_than=second) == first
+    assert page.locator("[data-choice='a']").get_attribute("aria-pressed") == "true"
+    assert page.locator("[data-strength='strong']").get_attribute("aria-pressed") == "true"
+    assert page.locator("#rationale").input_value() == "A cites its sources"
+    assert kept.is_hidden()
+
+    page.keyboard.press("Enter")
+    page.locator("#state-empty").wait_for()
+    row = Annotation.objects.get(annotator=user, comparison_id=first)
+    a, b = response_ids(first)
+    assert (row.ranking, row.strength, row.rationale) == ([[a], [b]], "strong", "A cites its sources")
+    assert row.client_token == draft["clientToken"]
+    assert page.evaluate(f"localStorage.getItem('prefer:draft:{user.pk}:{first}')") is None
+
+
+def test_a_short_lease_gets_a_heartbeat_every_third_of_it(page, live_server):
+    project = ProjectFactory(lease_seconds=30)  # the smallest a project allows
+    make_comparisons(project, 1)
+    user = member(project, Role.ANNOTATOR, username="brisk")
+
+    page.clock.install()
+    login(page, live_server.url, "brisk")
+    task = open_annotate(page, live_server.url, project.slug)
+    assert page.locator("#lease-time").inner_text() in {"00:30", "00:29", "00:28"}
+    taken = Assignment.objects.get(comparison_id=task, annotator=user).leased_until
+    page.keyboard.press("1")  # at work on it
+
+    # A third of the lease has passed (a minute would lose it). The beat is due at once: waiting longer
+    # would let the lease run out, and the page then beats anyway (to keep it if nobody took the task).
+    with page.expect_request("**/heartbeat/", timeout=5000) as beat:
+        page.clock.fast_forward("00:11")
+    assert beat.value.response().status == 200
+    assert Assignment.objects.get(comparison_id=task, annotator=user).leased_until > taken
+    page.clock.run_for(1000)
+    assert page.locator("#lease").get_attribute("data-level") != "out"
