@@ -4,7 +4,7 @@ twice (a duplicate delivery finds the work claimed or done and returns)."""
 from celery import shared_task
 from django.conf import settings
 
-from annotation.services import rounds
+from annotation.rounds import services as rounds
 
 # Periodic bookkeeping finishes in seconds; a hung one must not hold a worker slot for the training limit.
 SHORT = {"time_limit": 300, "soft_time_limit": 240}
@@ -21,7 +21,7 @@ SHORT = {"time_limit": 300, "soft_time_limit": 240}
     soft_time_limit=settings.PREFER_TRAINING_TIME_LIMIT - 60,
 )
 def training_round_run(self, round_id: int) -> str:  # type: ignore[no-untyped-def]
-    from annotation.training_runs.runner import round_execute
+    from annotation.rounds.runner import round_execute
 
     outcome = round_execute(round_id=round_id)
     if outcome == "busy":
@@ -45,7 +45,7 @@ def training_generate_responses(  # type: ignore[no-untyped-def]
     from django.core.cache import cache
 
     from annotation.models import Project
-    from annotation.training_runs.generation import project_generate_responses
+    from annotation.rounds.generation import project_generate_responses
 
     # Everything is written in one transaction at the end, so a delivery that died mid-way left nothing and
     # is simply redone; this key covers the other case, a redelivery after the commit but before the ack.
@@ -71,6 +71,6 @@ def rounds_schedule() -> list[int]:
 
 @shared_task(name="annotation.tasks.leases_expire", ignore_result=True, **SHORT)
 def leases_expire() -> int:
-    from annotation.services.assignment import leases_expire as expire
+    from annotation.queue.leasing import leases_expire as expire
 
     return expire()

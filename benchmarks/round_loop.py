@@ -68,13 +68,13 @@ def main() -> None:
     django.setup()
     from django.core.management import call_command
 
+    from annotation.data.imports import prompts_import
     from annotation.models import Comparison, Role
-    from annotation.services.annotations import annotation_submit
-    from annotation.services.assignment import task_lease_next
-    from annotation.services.imports import prompts_import
-    from annotation.services.projects import membership_set, project_create, user_create
-    from annotation.services.rounds import round_launch
-    from annotation.training_runs.runner import round_execute
+    from annotation.projects.services import membership_set, project_create, user_create
+    from annotation.queue.leasing import task_lease_next
+    from annotation.queue.submission import annotation_submit
+    from annotation.rounds.runner import round_execute
+    from annotation.rounds.services import round_launch
 
     call_command("migrate", verbosity=0)
     slug = f"loop-{uuid.uuid4().hex[:6]}"

@@ -7,10 +7,10 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from annotation.data.exports import ExportStream, preference_export
+from annotation.errors import ApplicationError
 from annotation.formats.exports import FORMATS, parquet_batches
 from annotation.models import Project, Split
-from annotation.selectors.exports import ExportStream, preference_export
-from annotation.services.errors import ApplicationError
 
 
 class Command(BaseCommand):

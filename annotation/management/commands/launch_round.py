@@ -4,9 +4,9 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from annotation.errors import ApplicationError
 from annotation.models import Project, RoundKind, RoundStatus, TrainingRound
-from annotation.services.errors import ApplicationError
-from annotation.services.rounds import round_launch
+from annotation.rounds.services import round_launch
 
 FINAL = {RoundStatus.SUCCEEDED, RoundStatus.FAILED, RoundStatus.CANCELLED}
 
@@ -40,7 +40,7 @@ class Command(BaseCommand):
         training_round = self._launch(project, str(options["kind"]), config, enqueue=not inline)
         if inline:
             # No task is sent: this process claims and runs the round, no broker or worker involved.
-            from annotation.training_runs.runner import round_execute
+            from annotation.rounds.runner import round_execute
 
             self.stdout.write(
                 f"round {training_round.pk} {training_round.kind} running here for {project.slug}"

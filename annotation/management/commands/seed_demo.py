@@ -1,15 +1,15 @@
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.urls import reverse
 
-from annotation.services.demo import (
+from annotation.data.imports import ImportRejected
+from annotation.errors import ApplicationError
+from annotation.projects.demo import (
     ADMIN_PASSWORD_ENV,
     ANNOTATOR_PASSWORD_ENV,
     DEFAULT_ADMIN_PASSWORD,
     DEFAULT_ANNOTATOR_PASSWORD,
     demo_seed,
 )
-from annotation.services.errors import ApplicationError
-from annotation.services.imports import ImportRejected
 
 
 class Command(BaseCommand):
