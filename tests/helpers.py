@@ -1,16 +1,19 @@
 """Helpers shared by the tests (fixtures live in the conftest.py files): API clients, threads released at
 once, annotating through the real submit service, and waiting for a round."""
 
+import json
 import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
 
+import redis
 from django.db import connection
 from rest_framework.test import APIClient
 
 from annotation.models import Comparison, TrainingRound
 from annotation.queue.submission import annotation_submit
+from tests.celery_worker import test_broker_url
 
 
 def api_client(user=None) -> APIClient:
@@ -89,3 +92,8 @@ def final(round_id: int) -> TrainingRound | None:
     """The round once it has reached a final status, else None."""
     training_round = TrainingRound.objects.get(pk=round_id)
     return training_round if training_round.status in {"succeeded", "failed", "cancelled"} else None
+
+
+def broker_queue(name: str) -> list[dict]:
+    """The messages waiting in a queue of the test broker (oldest last), decoded."""
+    return [json.loads(raw) for raw in redis.Redis.from_url(test_broker_url()).lrange(name, 0, -1)]

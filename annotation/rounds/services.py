@@ -20,6 +20,7 @@ from django.utils import timezone
 from annotation.errors import ApplicationError, Conflict
 from annotation.models import Annotation, Project, RoundKind, RoundStatus, TrainingRound
 from annotation.rounds.config import RoundConfig
+from annotation.rounds.dispatch import round_run_send
 from training.config import ConfigError
 
 # Overall progress is the stage's share of the round plus its own fraction within that share.
@@ -65,8 +66,6 @@ def round_launch(
     """Validate the config, create a queued round and enqueue it on commit (enqueue=False: the caller runs
     it in-process). One active round per project: a second launch while one is queued or running is
     refused (409), by the database's constraint."""
-    from annotation.tasks import training_round_run  # the task module imports this one
-
     if kind not in RoundKind.values:
         raise ApplicationError(f"must be one of {', '.join(RoundKind.values)}", field="kind")
     try:
@@ -85,7 +84,7 @@ def round_launch(
                 annotations_up_to=watermark,
             )
             if enqueue:
-                transaction.on_commit(lambda: training_round_run.delay(training_round.pk))
+                round_run_send(round_id=training_round.pk)
     except IntegrityError as exc:
         if _constraint_name(exc) != "round_one_active":
             raise
@@ -259,8 +258,6 @@ def rounds_requeue_stuck() -> list[int]:
     """Send `training_round_run` again for rounds still queued `requeue_after()` after their last dispatch,
     doubling the wait after each re-send (a busy gpu queue gets a few duplicates, not one a minute).
     Claiming is idempotent: whichever copy arrives first runs the round, the others find it taken."""
-    from annotation.tasks import training_round_run
-
     now = timezone.now()
     base = requeue_after()
     sent = []
@@ -282,7 +279,7 @@ def rounds_requeue_stuck() -> list[int]:
                 continue
             training_round.metrics["dispatch"] = {"requeued": count + 1, "at": now.isoformat()}
             training_round.save(update_fields=["metrics"])
-            transaction.on_commit(lambda pk=training_round.pk: training_round_run.delay(pk))
+            round_run_send(round_id=training_round.pk)
         logger.warning("round %s still queued since %s: task sent again", round_id, training_round.created_at)
         sent.append(round_id)
     return sent

@@ -6,12 +6,7 @@ import json
 import pytest
 from django.db import connection, transaction
 
-from annotation.data.snapshots import (
-    dataset_snapshot_create,
-    snapshot_file,
-    snapshot_rows,
-    snapshot_verify,
-)
+from annotation.data.snapshots import dataset_snapshot_create, snapshot_file, snapshot_rows, snapshot_verify
 from annotation.errors import ApplicationError
 from annotation.models import DatasetSnapshot, Prompt, Role
 from tests.factories import ProjectFactory, make_comparisons, member

@@ -1,11 +1,7 @@
 """The rounds endpoints: launch, watch, cancel, by role."""
 
-from annotation.models import (
-    TrainingRound,
-)
-from annotation.rounds.services import (
-    round_launch,
-)
+from annotation.models import TrainingRound
+from annotation.rounds.services import round_launch
 from tests.helpers import api_client
 
 

@@ -1,9 +1,6 @@
 """The dashboard's per-round charts."""
 
-from annotation.models import (
-    RoundStatus,
-    TrainingRound,
-)
+from annotation.models import RoundStatus, TrainingRound
 
 
 def test_per_round_charts_include_reward_and_value_loss(project):

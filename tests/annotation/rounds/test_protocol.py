@@ -2,13 +2,8 @@
 
 from django.utils import timezone
 
-from annotation.models import (
-    TrainingRound,
-)
-from annotation.rounds.services import (
-    round_claim,
-    round_launch,
-)
+from annotation.models import TrainingRound
+from annotation.rounds.services import round_claim, round_launch
 
 
 def _make_stale(round_id: int, settings) -> None:

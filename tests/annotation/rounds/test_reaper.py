@@ -1,22 +1,11 @@
 """The reaper: silent workers' rounds fail, lost messages are sent again."""
 
-import json
-
-import redis
 from django.utils import timezone
 
-from annotation.models import (
-    RoundStatus,
-    TrainingRound,
-)
-from annotation.rounds.services import (
-    round_launch,
-    rounds_reap_stale,
-)
-from tests.celery_worker import test_broker_url as broker_url
-from tests.factories import (
-    ProjectFactory,
-)
+from annotation.models import RoundStatus, TrainingRound
+from annotation.rounds.services import round_launch, rounds_reap_stale
+from tests.factories import ProjectFactory
+from tests.helpers import broker_queue
 
 
 def test_reaper_fails_rounds_whose_worker_went_silent(project, settings):
@@ -36,7 +25,7 @@ def test_reaper_fails_rounds_whose_worker_went_silent(project, settings):
 
 
 def _gpu_queue() -> list[dict]:
-    return [json.loads(raw) for raw in redis.Redis.from_url(broker_url()).lrange("gpu", 0, -1)]
+    return broker_queue("gpu")
 
 
 def test_reaper_resends_rounds_whose_message_was_lost(project, settings, django_capture_on_commit_callbacks):

@@ -2,23 +2,11 @@
 
 import uuid
 
-from annotation.models import (
-    Comparison,
-    PolicyVersion,
-    RoundStatus,
-    TrainingRound,
-)
+from annotation.models import Comparison, PolicyVersion, RoundStatus, TrainingRound
 from annotation.queue.leasing import task_lease_next
 from annotation.queue.submission import annotation_submit
-from annotation.rounds.services import (
-    new_preferences_since_last_round,
-    rounds_schedule,
-)
-from tests.factories import (
-    ProjectFactory,
-    make_comparisons,
-    member,
-)
+from annotation.rounds.services import new_preferences_since_last_round, rounds_schedule
+from tests.factories import ProjectFactory, make_comparisons, member
 
 
 def test_schedule_starts_exactly_at_threshold_and_not_again_without_new_data(db):

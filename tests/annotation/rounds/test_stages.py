@@ -5,23 +5,11 @@ import threading
 
 import pytest
 
-from annotation.models import (
-    PolicyVersion,
-    RewardModelVersion,
-    RoundStatus,
-    TrainingRound,
-)
+from annotation.models import PolicyVersion, RewardModelVersion, RoundStatus, TrainingRound
 from annotation.rounds import stages
-from annotation.rounds.services import (
-    round_claim,
-    round_finish,
-    round_launch,
-)
+from annotation.rounds.services import round_claim, round_finish, round_launch
 from tests.factories import TINY_ROUND as TINY
-from tests.factories import (
-    loop_project_with_distinct_prompts,
-    tiny_loop_project,
-)
+from tests.factories import loop_project_with_distinct_prompts, tiny_loop_project
 
 
 def _stage_context(project, config, progress=None, should_stop=None) -> stages.StageContext:

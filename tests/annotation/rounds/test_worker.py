@@ -3,19 +3,11 @@ torch)."""
 
 import pytest
 
-from annotation.models import (
-    Comparison,
-    PolicyVersion,
-    Response,
-    RewardModelVersion,
-    TrainingRound,
-)
+from annotation.models import Comparison, PolicyVersion, Response, RewardModelVersion, TrainingRound
 from annotation.queue.leasing import task_lease_next
 from tests.celery_worker import celery_worker
 from tests.factories import TINY_ROUND as TINY
-from tests.factories import (
-    tiny_loop_project,
-)
+from tests.factories import tiny_loop_project
 from tests.helpers import api_client, final, wait_for
 
 
@@ -35,7 +27,7 @@ def test_whole_round_through_a_worker_closes_the_loop(tmp_path):
         )  # fmt: skip
         assert saw_running
         # a duplicate delivery of the same task must not train twice
-        from annotation.tasks import training_round_run
+        from annotation.rounds.tasks import training_round_run
 
         training_round_run.delay(round_id)
         done = wait_for(lambda: final(round_id), 300, worker, "the round to finish")
