@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import close_old_connections, connection
 
 from annotation.models import RoundStatus, TrainingRound
-from annotation.rounds.services import (
+from annotation.rounds.protocol import (
     round_claim,
     round_finish,
     round_heartbeat,

@@ -32,7 +32,7 @@ from annotation.models import (
     TrainingRound,
 )
 from annotation.rounds.config import RoundConfig
-from annotation.rounds.services import round_record
+from annotation.rounds.protocol import round_record
 
 Progress = Callable[[float, dict[str, Any]], None]
 ShouldStop = Callable[[], bool]

@@ -8,8 +8,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from annotation.models import Project
-from annotation.rounds import generation, runner
-from annotation.rounds import services as rounds
+from annotation.rounds import generation, reaper, runner, schedule
 from annotation.rounds.dispatch import GENERATE_RESPONSES_TASK, GPU_QUEUE, ROUND_RUN_TASK
 
 # Periodic bookkeeping finishes in seconds; a hung one must not hold a worker slot for the training limit.
@@ -62,9 +61,9 @@ def training_generate_responses(  # type: ignore[no-untyped-def]
 
 @shared_task(name="annotation.tasks.rounds_reap_stale", ignore_result=True, **SHORT)
 def rounds_reap_stale() -> list[int]:
-    return rounds.rounds_reap_stale()
+    return reaper.rounds_reap_stale()
 
 
 @shared_task(name="annotation.tasks.rounds_schedule", ignore_result=True, **SHORT)
 def rounds_schedule() -> list[int]:
-    return rounds.rounds_schedule()
+    return schedule.rounds_schedule()

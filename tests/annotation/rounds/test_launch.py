@@ -6,7 +6,8 @@ from django.core.management import call_command
 from annotation.errors import Conflict
 from annotation.models import RoundStatus, TrainingRound
 from annotation.rounds import runner
-from annotation.rounds.services import round_cancel, round_claim, round_finish, round_launch
+from annotation.rounds.protocol import round_claim, round_finish
+from annotation.rounds.services import round_cancel, round_launch
 from tests.factories import ProjectFactory
 from tests.helpers import run_concurrently
 

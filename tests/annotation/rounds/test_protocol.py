@@ -3,7 +3,8 @@
 from django.utils import timezone
 
 from annotation.models import TrainingRound
-from annotation.rounds.services import round_claim, round_launch
+from annotation.rounds.protocol import round_claim
+from annotation.rounds.services import round_launch
 
 
 def _make_stale(round_id: int, settings) -> None:

@@ -3,7 +3,8 @@
 from django.utils import timezone
 
 from annotation.models import RoundStatus, TrainingRound
-from annotation.rounds.services import round_launch, rounds_reap_stale
+from annotation.rounds.reaper import rounds_reap_stale
+from annotation.rounds.services import round_launch
 from tests.factories import ProjectFactory
 from tests.helpers import broker_queue
 

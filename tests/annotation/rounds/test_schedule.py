@@ -5,7 +5,7 @@ import uuid
 from annotation.models import Comparison, PolicyVersion, RoundStatus, TrainingRound
 from annotation.queue.leasing import task_lease_next
 from annotation.queue.submission import annotation_submit
-from annotation.rounds.services import new_preferences_since_last_round, rounds_schedule
+from annotation.rounds.schedule import new_preferences_since_last_round, rounds_schedule
 from tests.factories import ProjectFactory, make_comparisons, member
 
 

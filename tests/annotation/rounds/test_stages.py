@@ -7,7 +7,8 @@ import pytest
 
 from annotation.models import PolicyVersion, RewardModelVersion, RoundStatus, TrainingRound
 from annotation.rounds import stages
-from annotation.rounds.services import round_claim, round_finish, round_launch
+from annotation.rounds.protocol import round_claim, round_finish
+from annotation.rounds.services import round_launch
 from tests.factories import TINY_ROUND as TINY
 from tests.factories import loop_project_with_distinct_prompts, tiny_loop_project
 
