@@ -11,8 +11,11 @@ import redis
 from django.db import connection
 from rest_framework.test import APIClient
 
-from annotation.models import Comparison, TrainingRound
+from annotation.models import Comparison, RoundStatus, TrainingRound
 from annotation.queue.submission import annotation_submit
+from annotation.rounds.protocol import round_claim, round_finish
+from annotation.rounds.services import round_launch
+from annotation.rounds.stages import StageContext
 from tests.celery_worker import test_broker_url
 
 
@@ -97,3 +100,20 @@ def final(round_id: int) -> TrainingRound | None:
 def broker_queue(name: str) -> list[dict]:
     """The messages waiting in a queue of the test broker (oldest last), decoded."""
     return [json.loads(raw) for raw in redis.Redis.from_url(test_broker_url()).lrange(name, 0, -1)]
+
+
+def stage_context(project, config, progress=None, should_stop=None) -> StageContext:
+    """A launched round of `config`, claimed by this process, and the context its stages run with."""
+    training_round = round_launch(project=project, config=config)
+    token = round_claim(round_id=training_round.pk)
+    return StageContext(
+        round_id=training_round.pk,
+        runner=token,
+        progress=progress or (lambda fraction, metrics: None),
+        should_stop=should_stop or (lambda: False),
+    )
+
+
+def finish_round(ctx: StageContext) -> None:
+    """Mark the context's round succeeded (so that the project may launch another)."""
+    round_finish(round_id=ctx.round_id, runner=ctx.runner, status=RoundStatus.SUCCEEDED)

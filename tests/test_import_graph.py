@@ -95,7 +95,7 @@ def test_the_graph_sees_the_modules_and_function_local_imports():
     # The reader itself must work, or the tests below pass for nothing.
     assert {"annotation.models", "annotation.rounds.runner", "config.settings", "training.ppo"} <= set(GRAPH)
     assert "annotation.rounds.protocol" in GRAPH["annotation.rounds.runner"]
-    assert "training.reward" in GRAPH["annotation.rounds.stages"]  # imported inside a function
+    assert "training.reward" in GRAPH["annotation.rounds.stages.reward_model"]  # imported inside a function
     assert _find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": set()}) == ["a", "b", "c", "a"]
     assert _find_cycle({"a": {"b"}, "b": set()}) is None
 

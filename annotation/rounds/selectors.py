@@ -25,6 +25,11 @@ def round_for_user(*, user: AbstractBaseUser, round_id: int) -> TrainingRound:
     return training_round
 
 
+def accepted_reward_model(*, project: Project) -> RewardModelVersion | None:
+    """The project's newest accepted reward model (the one the policy stage trains against), if any."""
+    return RewardModelVersion.objects.filter(project=project, accepted=True).order_by("-version").first()
+
+
 def project_models(*, project: Project) -> dict[str, Any]:
     """Policy and reward-model versions with their metrics, newest first."""
     return {
