@@ -17,6 +17,14 @@ from django.utils import timezone
 
 from annotation.errors import Conflict
 from annotation.models import RoundStatus, TrainingRound
+from annotation.rounds.summary import (
+    RESUME,
+    StageRecord,
+    event_add,
+    resume_count,
+    series_append,
+    summary_update,
+)
 
 # Overall progress is the stage's share of the round plus its own fraction within that share.
 STAGE_SPANS = {
@@ -27,9 +35,6 @@ STAGE_SPANS = {
 }
 
 
-MAX_SERIES_POINTS = 400
-
-
 def heartbeat_stale_after() -> timedelta:
     return timedelta(seconds=getattr(settings, "PREFER_ROUND_STALE_SECONDS", 120))
 
@@ -38,10 +43,6 @@ def max_resumes() -> int:
     """How often a round may be taken over from a lost worker before it is failed: a stage that kills its
     worker every time (out of memory, a segfault) must not be resumed forever."""
     return int(getattr(settings, "PREFER_ROUND_MAX_RESUMES", 2))
-
-
-def _resume_count(training_round: TrainingRound) -> int:
-    return sum(1 for event in training_round.metrics.get("events", []) if event.get("kind") == "resume")
 
 
 def round_claim(*, round_id: int) -> str | None:
@@ -61,7 +62,7 @@ def round_claim(*, round_id: int) -> str | None:
             return ""
         resumed = bool(training_round.runner)
         stage = training_round.stage or "first"
-        if resumed and _resume_count(training_round) >= max_resumes():
+        if resumed and resume_count(training_round.metrics) >= max_resumes():
             training_round.status = RoundStatus.FAILED
             training_round.finished_at = now
             training_round.error = (
@@ -77,13 +78,11 @@ def round_claim(*, round_id: int) -> str | None:
         training_round.status = RoundStatus.RUNNING
         training_round.started_at = training_round.started_at or now
         if resumed:
-            events = training_round.metrics.setdefault("events", [])
-            events.append(
-                {
-                    "at": now.isoformat(),
-                    "kind": "resume",
-                    "event": f"resumed after a lost worker at the {stage} stage",
-                }
+            event_add(
+                training_round.metrics,
+                kind=RESUME,
+                at=now,
+                text=f"resumed after a lost worker at the {stage} stage",
             )
         training_round.save()
     return token
@@ -117,28 +116,21 @@ def round_progress(
         training_round.stage = stage
         training_round.progress = overall
         if points:
-            series = training_round.metrics.setdefault("series", {}).setdefault(stage, [])
-            for metrics in points:
-                numeric = {
-                    k: v for k, v in metrics.items() if isinstance(v, int | float) and not isinstance(v, bool)
-                }
-                series.append({"step": len(series), **numeric})
-            while len(series) > MAX_SERIES_POINTS:  # keep every other point: bounded size, whole curve shape
-                series[:] = series[::2]
+            series_append(training_round.metrics, stage, points)
         training_round.heartbeat_at = timezone.now()
         training_round.save(update_fields=["stage", "progress", "metrics", "heartbeat_at"])
 
 
-def round_record(*, round_id: int, runner: str, summary: dict[str, Any] | None = None, **fields: Any) -> None:
-    """Store a stage's products (snapshot, reward_model, policy) and its summary metrics."""
+def round_record(*, round_id: int, runner: str, summary: StageRecord | None = None, **fields: Any) -> None:
+    """Store a stage's products (snapshot, reward_model, policy) and its record in the summary."""
     with transaction.atomic():
         training_round = TrainingRound.objects.select_for_update().filter(pk=round_id, runner=runner).first()
         if training_round is None:
             raise Conflict("This worker no longer owns the round.", code="round_lost")
         for key, value in fields.items():
             setattr(training_round, key, value)
-        if summary:
-            training_round.metrics.setdefault("summary", {}).update(summary)
+        if summary is not None:
+            summary_update(training_round.metrics, summary)
         training_round.save()
 
 

@@ -2,7 +2,7 @@
 behind a lost message."""
 
 import logging
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -11,6 +11,7 @@ from django.utils import timezone
 from annotation.models import RoundStatus, TrainingRound
 from annotation.rounds.dispatch import round_run_send
 from annotation.rounds.protocol import heartbeat_stale_after
+from annotation.rounds.summary import Dispatch, read_dispatch, write_dispatch
 
 logger = logging.getLogger(__name__)
 
@@ -62,12 +63,11 @@ def rounds_requeue_stuck() -> list[int]:
             )
             if training_round is None:
                 continue
-            dispatch = training_round.metrics.get("dispatch", {})
-            count = int(dispatch.get("requeued", 0))
-            last = datetime.fromisoformat(dispatch["at"]) if "at" in dispatch else training_round.created_at
-            if now - last < base * 2**count:
+            dispatch = read_dispatch(training_round.metrics)
+            last = dispatch.at or training_round.created_at
+            if now - last < base * 2**dispatch.requeued:
                 continue
-            training_round.metrics["dispatch"] = {"requeued": count + 1, "at": now.isoformat()}
+            write_dispatch(training_round.metrics, Dispatch(requeued=dispatch.requeued + 1, at=now))
             training_round.save(update_fields=["metrics"])
             round_run_send(round_id=training_round.pk)
         logger.warning("round %s still queued since %s: task sent again", round_id, training_round.created_at)

@@ -20,6 +20,7 @@ from annotation.rounds.protocol import (
     round_still_owned,
 )
 from annotation.rounds.stages import STAGES, StageContext, StageError
+from annotation.rounds.summary import StageSeconds
 
 logger = logging.getLogger(__name__)
 
@@ -117,7 +118,7 @@ def round_execute(*, round_id: int) -> str:
             round_record(
                 round_id=round_id,
                 runner=runner,
-                summary={f"seconds_{stage}": round(time.monotonic() - started, 1)},
+                summary=StageSeconds(stage, round(time.monotonic() - started, 1)),
             )
     except TrainingCancelled:
         status = RoundStatus.CANCELLED

@@ -1,5 +1,7 @@
 """Reads about training rounds and model versions, scoped to what the user administers."""
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -8,6 +10,13 @@ from django.utils.translation import gettext_lazy as _
 from annotation.access import ROLE_RANK, role_in_project
 from annotation.errors import NotFound, PermissionDenied
 from annotation.models import PolicyVersion, Project, RewardModelVersion, Role, TrainingRound
+from annotation.rounds.summary import RoundSummary, read_summary, stage_series
+
+
+@dataclass(frozen=True)
+class RoundRow:
+    round: TrainingRound
+    summary: RoundSummary
 
 
 def round_for_user(*, user: AbstractBaseUser, round_id: int) -> TrainingRound:
@@ -44,22 +53,18 @@ POLICY_CHARTS = [
     ("value_loss", _("value loss")),
 ]
 DPO_CHARTS = [("loss", _("DPO loss")), ("reward_margin", _("reward margin"))]
-ROUND_CHARTS = [
-    ("rm_eval_accuracy", _("RM held-out accuracy")),
-    ("policy_win_rate", _("RM-judged win rate vs previous")),
-    ("policy_kl_to_previous", _("KL to previous policy")),
-    ("policy_reward_new", _("RM reward of the new policy (eval)")),
+ROUND_CHARTS: list[tuple[Callable[[RoundSummary], float | None], str]] = [
+    (lambda s: s.rm_eval_accuracy, _("RM held-out accuracy")),
+    (lambda s: s.policy_win_rate, _("RM-judged win rate vs previous")),
+    (lambda s: s.policy_kl_to_previous, _("KL to previous policy")),
+    (lambda s: s.policy_reward_new, _("RM reward of the new policy (eval)")),
 ]
 # Per-round values taken from the end of the policy stage's step series (mean of its last quarter).
 ROUND_SERIES_CHARTS = [("value_loss", _("value loss (end of PPO)"))]
 
 
-def _series(training_round: TrainingRound, stage: str, key: str) -> list[float | None]:
-    return [point.get(key) for point in training_round.metrics.get("series", {}).get(stage, [])]
-
-
 def _final(training_round: TrainingRound, stage: str, key: str) -> float | None:
-    values = [v for v in _series(training_round, stage, key) if v is not None]
+    values = [v for v in stage_series(training_round.metrics, stage, key) if v is not None]
     window = values[-max(1, len(values) // 4) :]
     return sum(window) / len(window) if window else None
 
@@ -78,16 +83,17 @@ def rounds_dashboard(*, project: Project) -> dict[str, Any]:
     step_charts = []
     if latest is not None:
         step_charts.append(
-            line_chart(_series(latest, "reward_model", "accuracy"), title=_("RM train accuracy"))
+            line_chart(stage_series(latest.metrics, "reward_model", "accuracy"), title=_("RM train accuracy"))
         )
         specs = DPO_CHARTS if latest.kind == "dpo" else POLICY_CHARTS
-        step_charts.extend(line_chart(_series(latest, "policy", key), title=title) for key, title in specs)
-    chronological = list(reversed(rounds))
-    round_charts = [
-        line_chart(
-            [r.metrics.get("summary", {}).get(key) for r in chronological], title=title, x_label=_("round")
+        step_charts.extend(
+            line_chart(stage_series(latest.metrics, "policy", key), title=title) for key, title in specs
         )
-        for key, title in ROUND_CHARTS
+    chronological = list(reversed(rounds))
+    summaries = [read_summary(r.metrics) for r in chronological]
+    round_charts = [
+        line_chart([value(s) for s in summaries], title=title, x_label=_("round"))
+        for value, title in ROUND_CHARTS
     ]
     round_charts.extend(
         line_chart([_final(r, "policy", key) for r in chronological], title=title, x_label=_("round"))
@@ -95,6 +101,8 @@ def rounds_dashboard(*, project: Project) -> dict[str, Any]:
     )
     return {
         "rounds": rounds,
+        # The table's rows: each round with its summary read through the typed accessor.
+        "rows": [RoundRow(round=r, summary=read_summary(r.metrics)) for r in rounds],
         "latest": latest,
         "active": next((r for r in rounds if r.is_active), None),
         "step_charts": step_charts,

@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from annotation.errors import ApplicationError
 from annotation.models import Project, RoundKind, RoundStatus, TrainingRound
 from annotation.rounds.services import round_launch
+from annotation.rounds.summary import summary_items
 
 FINAL = {RoundStatus.SUCCEEDED, RoundStatus.FAILED, RoundStatus.CANCELLED}
 
@@ -74,8 +75,7 @@ class Command(BaseCommand):
                 self.stderr.write("still queued after 60 s: is a gpu worker running? (make demo starts one)")
                 started = time.monotonic()
             time.sleep(2)
-        summary = training_round.metrics.get("summary", {})
-        for key, value in sorted(summary.items()):
+        for key, value in summary_items(training_round.metrics):
             self.stdout.write(f"  {key}: {value}")
         if training_round.status != RoundStatus.SUCCEEDED:
             raise CommandError(f"round {round_id} {training_round.status}: {training_round.error}")

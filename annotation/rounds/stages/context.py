@@ -14,6 +14,7 @@ from annotation.data.snapshots import snapshot_rows
 from annotation.errors import ApplicationError
 from annotation.models import TrainingRound
 from annotation.rounds.config import RoundConfig
+from annotation.rounds.summary import read_summary
 
 Progress = Callable[[float, dict[str, Any]], None]
 ShouldStop = Callable[[], bool]
@@ -25,17 +26,25 @@ class StageError(ApplicationError):
 
 @dataclass
 class StageContext:
+    """What a stage runs with. The round's config and project slug are read once, at construction (they do
+    not change while it runs); the round itself is read with `load_round()` where a stage needs it, since
+    each stage records its products on it."""
+
     round_id: int
     runner: str
     progress: Progress
     should_stop: ShouldStop
     config: RoundConfig = field(init=False)
+    project_slug: str = field(init=False)
 
     def __post_init__(self) -> None:
-        self.config = RoundConfig.from_dict(self.round.config.get("resolved") or {})
+        training_round = self.load_round()
+        self.config = RoundConfig.from_dict(training_round.config.get("resolved") or {})
+        self.project_slug = training_round.project.slug
 
-    @property
-    def round(self) -> TrainingRound:
+    def load_round(self) -> TrainingRound:
+        """The round as the database has it now, with its project and that project's current policy (one
+        query; what the earlier stages recorded included)."""
         return TrainingRound.objects.select_related("project", "project__current_policy").get(
             pk=self.round_id
         )
@@ -45,11 +54,10 @@ class StageContext:
         return Path(settings.PREFER_DATA_DIR) / "models"
 
     def artifact_dir(self, kind: str) -> Path:
-        project = self.round.project
         return (
             Path(settings.PREFER_DATA_DIR)
             / "projects"
-            / project.slug
+            / self.project_slug
             / kind
             / f"round{self.round_id}-{self.runner[:8]}"
         )
@@ -66,12 +74,11 @@ class RoundRows:
     eval_is_train: bool  # too few prompts to hold any out: "eval" accuracy is train accuracy
 
 
-def round_rows(ctx: StageContext) -> RoundRows:
+def round_rows(ctx: StageContext, training_round: TrainingRound) -> RoundRows:
     """The round's train and eval preference rows. Eval = the eval split's pairs, or, when that split has
     too few, a prompt-disjoint share of the train pairs (deterministic, so a resumed round sees the same)."""
-    training_round = ctx.round
     train = list(snapshot_rows(training_round.snapshot))
-    eval_id = training_round.metrics.get("summary", {}).get("eval_snapshot_id")
+    eval_id = read_summary(training_round.metrics).eval_snapshot_id
     eval_rows = list(snapshot_rows(type(training_round.snapshot).objects.get(pk=eval_id))) if eval_id else []
     if len(eval_rows) >= 2:
         return RoundRows(train, eval_rows, eval_is_train=False)

@@ -7,12 +7,13 @@ from annotation.models import Comparison
 from annotation.rounds.generation import fresh_prompts, responses_generate
 from annotation.rounds.protocol import round_record
 from annotation.rounds.stages.context import StageContext, StageError
+from annotation.rounds.summary import GenerateRecord, read_summary
 
 
 def stage_generate(ctx: StageContext) -> None:
-    training_round = ctx.round
-    summary = training_round.metrics.get("summary", {})
-    if not summary.get("policy_accepted") or "generated_comparisons" in summary:
+    training_round = ctx.load_round()
+    summary = read_summary(training_round.metrics)
+    if not summary.policy_accepted or summary.generated_comparisons is not None:
         return
     if Comparison.objects.filter(round=training_round).exists():
         return
@@ -33,6 +34,8 @@ def stage_generate(ctx: StageContext) -> None:
         training_round=training_round,
     )
     round_record(
-        round_id=ctx.round_id, runner=ctx.runner, summary={"generated_comparisons": len(comparisons)}
+        round_id=ctx.round_id,
+        runner=ctx.runner,
+        summary=GenerateRecord(generated_comparisons=len(comparisons)),
     )
     ctx.progress(1.0, {})

@@ -1,6 +1,7 @@
 """Stage 3, policy: PPO (or DPO) from the current policy with the accepted reward model, accepted only within
 the KL budget and with a win rate over the previous policy."""
 
+import dataclasses
 import random
 
 from django.db import transaction
@@ -11,6 +12,7 @@ from annotation.rounds.generation import conversations, policy_ref
 from annotation.rounds.protocol import round_record
 from annotation.rounds.selectors import accepted_reward_model
 from annotation.rounds.stages.context import StageContext, StageError, numbers, round_rows
+from annotation.rounds.summary import PolicyVerdict, read_summary
 
 
 def _sample_prompts(project: Project, split: str, count: int, seed: int) -> list[Prompt]:
@@ -28,9 +30,8 @@ def stage_policy(ctx: StageContext) -> None:
     from training.evaluation import kl_to_reference, win_rate
     from training.ppo import train_ppo
 
-    training_round = ctx.round
-    summary = training_round.metrics.get("summary", {})
-    if training_round.policy_id or "policy_accepted" in summary:
+    training_round = ctx.load_round()
+    if training_round.policy_id or read_summary(training_round.metrics).policy_decided:
         return
     project = training_round.project
     base = project.current_policy
@@ -45,7 +46,7 @@ def stage_policy(ctx: StageContext) -> None:
         metrics = train_dpo(
             ctx.config.dpo_config(),
             policy_ref(base),
-            round_rows(ctx).train,
+            round_rows(ctx, training_round).train,
             output,
             models_dir=ctx.models_dir,
             progress=step_progress,
@@ -86,21 +87,21 @@ def stage_policy(ctx: StageContext) -> None:
     )  # fmt: skip
     improved = judged["win_rate"] > ctx.config.min_win_rate or not ctx.config.require_improvement
     accepted = kl["kl"] <= ctx.config.kl_budget and improved
-    verdict = {
-        "policy_accepted": accepted,
-        "policy_kl_to_previous": kl["kl"],
-        "policy_win_rate": judged["win_rate"],
-        "policy_reward_new": judged.get("mean_reward_a"),
-        "policy_reward_previous": judged.get("mean_reward_b"),
-        "policy_artifact": str(output),
-    }
+    verdict = PolicyVerdict(
+        policy_accepted=accepted,
+        policy_kl_to_previous=kl["kl"],
+        policy_win_rate=judged["win_rate"],
+        policy_reward_new=judged.get("mean_reward_a"),
+        policy_reward_previous=judged.get("mean_reward_b"),
+        policy_artifact=str(output),
+    )
     if not accepted:
         reasons = []
         if kl["kl"] > ctx.config.kl_budget:
             reasons.append(f"KL {kl['kl']:.3f} over the budget {ctx.config.kl_budget}")
         if not improved:
             reasons.append(f"win rate {judged['win_rate']:.2f} not above {ctx.config.min_win_rate}")
-        verdict["policy_rejected_because"] = "; ".join(reasons)
+        verdict = dataclasses.replace(verdict, policy_rejected_because="; ".join(reasons))
         round_record(round_id=ctx.round_id, runner=ctx.runner, summary=verdict)
         return
     with transaction.atomic():
@@ -119,6 +120,6 @@ def stage_policy(ctx: StageContext) -> None:
             round_id=ctx.round_id,
             runner=ctx.runner,
             policy=policy,
-            summary={**verdict, "policy_version": version},
+            summary=dataclasses.replace(verdict, policy_version=version),
         )
     ctx.progress(1.0, {})

@@ -1,8 +1,6 @@
 """Stage 2, reward model: train (warm-started from the last accepted one) and accept it only if it is not
 worse on held-out pairs."""
 
-from typing import Any
-
 from django.db import transaction
 from django.db.models import Max
 
@@ -10,16 +8,17 @@ from annotation.models import RewardModelVersion
 from annotation.rounds.protocol import round_record
 from annotation.rounds.selectors import accepted_reward_model
 from annotation.rounds.stages.context import StageContext, numbers, round_rows
+from annotation.rounds.summary import RewardModelRecord
 
 
 def stage_reward_model(ctx: StageContext) -> None:
     from training.reward import pairwise_accuracy, train_reward_model
 
-    training_round = ctx.round
+    training_round = ctx.load_round()
     if training_round.reward_model_id:
         return
     project = training_round.project
-    rows = round_rows(ctx)
+    rows = round_rows(ctx, training_round)
     train_rows, eval_rows = rows.train, rows.eval
     previous = accepted_reward_model(project=project)
     output = ctx.artifact_dir("reward_models")
@@ -72,14 +71,13 @@ def stage_reward_model(ctx: StageContext) -> None:
             },
             accepted=accepted,
         )
-        summary: dict[str, Any] = {
-            "rm_version": version,
-            "rm_accepted": accepted,
-            "rm_eval_accuracy": new_accuracy,
-            "rm_previous_eval_accuracy": previous_accuracy,
-            "rm_eval_is_train": rows.eval_is_train,
-        }
-        if rejected_because:
-            summary["rm_rejected_because"] = rejected_because
+        summary = RewardModelRecord(
+            rm_version=version,
+            rm_accepted=accepted,
+            rm_eval_accuracy=new_accuracy,
+            rm_previous_eval_accuracy=previous_accuracy,
+            rm_eval_is_train=rows.eval_is_train,
+            rm_rejected_because=rejected_because,
+        )
         round_record(round_id=ctx.round_id, runner=ctx.runner, reward_model=reward_model, summary=summary)
     ctx.progress(1.0, {"eval_accuracy": new_accuracy})

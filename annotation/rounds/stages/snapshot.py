@@ -3,10 +3,11 @@
 from annotation.data.snapshots import dataset_snapshot_create
 from annotation.rounds.protocol import round_record
 from annotation.rounds.stages.context import StageContext, StageError
+from annotation.rounds.summary import SnapshotRecord
 
 
 def stage_snapshot(ctx: StageContext) -> None:
-    training_round = ctx.round
+    training_round = ctx.load_round()
     if training_round.snapshot_id:
         return
     project = training_round.project
@@ -23,11 +24,11 @@ def stage_snapshot(ctx: StageContext) -> None:
         round_id=ctx.round_id,
         runner=ctx.runner,
         snapshot=train,
-        summary={
-            "snapshot_sha256": train.sha256,
-            "train_pairs": train.row_count,
-            "eval_snapshot_id": evaluation.pk,
-            "eval_pairs_split": evaluation.row_count,
-        },
+        summary=SnapshotRecord(
+            snapshot_sha256=train.sha256,
+            train_pairs=train.row_count,
+            eval_snapshot_id=evaluation.pk,
+            eval_pairs_split=evaluation.row_count,
+        ),
     )
     ctx.progress(1.0, {})
