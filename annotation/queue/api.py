@@ -3,7 +3,6 @@ task), skip, heartbeat. Thin doors: parse input, call one service or selector, r
 
 from typing import Any
 
-from django.db import transaction
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.request import Request
@@ -12,17 +11,9 @@ from rest_framework.views import APIView
 
 from annotation.access import comparison_for_user, project_for_user
 from annotation.queue import serializers as s
-from annotation.queue.leasing import task_heartbeat, task_lease_next, task_skip
-from annotation.queue.payload import task_payload
-from annotation.queue.submission import annotation_submit
+from annotation.queue.leasing import task_heartbeat, task_next, task_skip
+from annotation.queue.submission import annotation_submit_and_next
 from annotation.rest import ERRORS, ErrorSerializer, parse
-
-
-def _task_or_none(project: Any, user: Any) -> dict[str, Any] | None:
-    lease = task_lease_next(project=project, user=user)
-    if lease is None:
-        return None
-    return task_payload(comparison_id=lease.comparison_id, leased_until=lease.leased_until, user_id=user.pk)
 
 
 class TaskNextView(APIView):
@@ -32,7 +23,7 @@ class TaskNextView(APIView):
     )
     def post(self, request: Request, slug: str) -> Response:
         project, _ = project_for_user(user=request.user, slug=slug)
-        task = _task_or_none(project, request.user)
+        task = task_next(project=project, user=request.user)
         if task is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
         return Response(task)
@@ -55,16 +46,19 @@ class AnnotationCreateView(APIView):
         comparison = comparison_for_user(user=request.user, comparison_id=task_id)
         data = parse(s.AnnotationRequestSerializer, request.data)
         want_next = request.query_params.get("next") in {"1", "true", "yes"}
-        with transaction.atomic():  # submit and lease the next task in one commit
-            result = annotation_submit(comparison_id=comparison.pk, user=request.user, **data)
-            body: dict[str, Any] = {"id": result.annotation_id}
-            if want_next:
-                body["next"] = _task_or_none(comparison.project, request.user)
-        if want_next and body["next"] is None:
-            # Inside the submission's transaction the lease does not wait for rows others hold for a
-            # moment; out of it, it may (this only runs when the queue looked empty).
-            body["next"] = _task_or_none(comparison.project, request.user)
-        return Response(body, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
+        outcome = annotation_submit_and_next(
+            comparison_id=comparison.pk,
+            project=comparison.project,
+            user=request.user,
+            want_next=want_next,
+            **data,
+        )
+        body: dict[str, Any] = {"id": outcome.result.annotation_id}
+        if want_next:
+            body["next"] = outcome.next_task
+        return Response(
+            body, status=status.HTTP_201_CREATED if outcome.result.created else status.HTTP_200_OK
+        )
 
 
 class TaskSkipView(APIView):

@@ -13,6 +13,7 @@ import random
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
@@ -21,6 +22,7 @@ from django.utils import timezone
 from annotation.errors import Conflict, NotFound
 from annotation.models import Assignment, AssignmentState, Comparison, Project
 from annotation.prepared import fetchone
+from annotation.queue.payload import task_payload
 
 MAX_CANDIDATES = 25
 LOCKED_RETRIES = 20  # up to ~1 s in all: locks are held for milliseconds, but a busy machine stretches them
@@ -155,6 +157,14 @@ def task_lease_next(*, project: Project, user: AbstractBaseUser) -> Lease | None
             if lease is not None:
                 return lease
     return None
+
+
+def task_next(*, project: Project, user: AbstractBaseUser) -> dict[str, Any] | None:
+    """The user's next task (task_lease_next) as the annotator is shown it, or None when nothing is left."""
+    lease = task_lease_next(project=project, user=user)
+    if lease is None:
+        return None
+    return task_payload(comparison_id=lease.comparison_id, leased_until=lease.leased_until, user_id=user.pk)
 
 
 def _lock_assignment(*, comparison_id: int, user: AbstractBaseUser) -> Assignment:

@@ -11,9 +11,9 @@ from psycopg.errors import UniqueViolation
 from psycopg.types.json import Jsonb
 
 from annotation.errors import ApplicationError, Conflict, NotFound
-from annotation.models import Strength
+from annotation.models import Project, Strength
 from annotation.prepared import fetchone, json_value
-from annotation.queue.leasing import comparison_has_room
+from annotation.queue.leasing import comparison_has_room, task_next
 
 MAX_RATIONALE = 20_000
 MAX_TIME_SPENT_MS = 24 * 3600 * 1000
@@ -229,6 +229,50 @@ def annotation_submit(
             fetchone(_COUNT_SQL, keys)
     assert row is not None
     return SubmitResult(annotation_id=row[0], created=True)
+
+
+@dataclass(frozen=True)
+class SubmitAndNext:
+    result: SubmitResult
+    next_task: dict[str, Any] | None  # None: not asked for, or nothing left for this user
+
+
+def annotation_submit_and_next(
+    *,
+    comparison_id: int,
+    project: Project,
+    user: AbstractBaseUser,
+    client_token: str,
+    want_next: bool,
+    ranking: Any = None,
+    strength: Any = "",
+    all_bad: Any = False,
+    ratings: Any = None,
+    rationale: Any = "",
+    time_spent_ms: Any = 0,
+) -> SubmitAndNext:
+    """Submit the judgement (annotation_submit) and, with want_next, lease the user's next task of the
+    project in the same commit: one round trip and one commit fewer per comparison."""
+    next_task = None
+    with transaction.atomic():
+        result = annotation_submit(
+            comparison_id=comparison_id,
+            user=user,
+            client_token=client_token,
+            ranking=ranking,
+            strength=strength,
+            all_bad=all_bad,
+            ratings=ratings,
+            rationale=rationale,
+            time_spent_ms=time_spent_ms,
+        )
+        if want_next:
+            next_task = task_next(project=project, user=user)
+    if want_next and next_task is None:
+        # Inside the submission's transaction the lease does not wait for rows others hold for a moment;
+        # out of it, it may (this only runs when the queue looked empty).
+        next_task = task_next(project=project, user=user)
+    return SubmitAndNext(result=result, next_task=next_task)
 
 
 def new_client_token() -> str:
