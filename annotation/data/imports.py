@@ -8,8 +8,8 @@ from django.db import transaction
 
 from annotation.data.comparisons import comparisons_create
 from annotation.errors import ApplicationError
-from annotation.formats.prompts_jsonl import RowError, group_responses, parse_prompts_jsonl
 from annotation.models import Project, Prompt, Response
+from training.import_format import RowError, group_responses, parse_prompts_jsonl
 
 BATCH = 2000
 

@@ -6,9 +6,9 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.test import Client
 
-from annotation.formats.prompts_jsonl import parse_prompts_jsonl
 from annotation.models import Comparison, ComparisonItem, Membership, Project, Prompt, Response, Role
 from annotation.projects.demo import GUIDELINES_PATH, PROMPTS_PATH
+from training.import_format import parse_prompts_jsonl
 
 User = get_user_model()
 LOGIN_LINE = re.compile(r"^\s+(admin|annotator1|annotator2)\s+/ (\S+)", re.MULTILINE)

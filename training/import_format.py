@@ -1,5 +1,14 @@
-"""The prompt import format (DESIGN section 7): one JSON object a line. Pure functions over bytes: no
-database, so that the rules are testable on their own and shared by the CLI and the REST import."""
+"""The prompt import format (DESIGN section 7): one JSON object a line, and its one parser.
+
+Pure functions over bytes: no Django, no torch, no database. Both sides use it: the web app's import
+(`manage.py import_prompts`, `POST .../prompts/import/`, through annotation/data/imports.py) and the training
+library's prompt files (`python -m training generate --input`, `ppo --prompts`, through `training.rows`), so a
+line the import rejects is rejected by the training CLI with the same `line N: field: message`. It lives in
+`training/` because the training library may not import the web app; the web app may import it (it does
+not import torch).
+"""
+
+from __future__ import annotations
 
 import json
 from collections.abc import Iterable
@@ -12,6 +21,9 @@ SPLITS = ("train", "eval")
 MAX_ID_LENGTH = 255
 MAX_MODEL_NAME_LENGTH = 255
 MAX_METADATA_BYTES = 64 * 1024
+# The largest message content or response text, in bytes (the web app passes PREFER_MAX_TEXT_BYTES, whose
+# default this is).
+DEFAULT_MAX_TEXT_BYTES = 256 * 1024
 
 
 class _NonFiniteNumber(ValueError):
@@ -54,6 +66,40 @@ def _metadata_problem(value: Any, path: str = "metadata") -> tuple[str, str] | N
     return None
 
 
+class RowError(ValueError):
+    """One invalid row of an input file: `line N: field: message` (`field` is `(line)` for the whole line,
+    `(file)` for the file). `source` (a path) prefixes the text when set; `line` is None for a row that did
+    not come from a file."""
+
+    def __init__(self, line: int | None, field: str, message: str, *, source: str = "") -> None:
+        self.line = line
+        self.field = field
+        self.message = message
+        self.source = source
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = f"line {self.line}: " if self.line is not None else ""
+        return f"{self.source + ': ' if self.source else ''}{where}{self.field}: {self.message}"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, RowError):
+            return NotImplemented
+        return (self.line, self.field, self.message, self.source) == (
+            other.line,
+            other.field,
+            other.message,
+            other.source,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.line, self.field, self.message, self.source))
+
+    def as_dict(self) -> dict[str, Any]:
+        """`{line, field, message}`, as the import API reports it."""
+        return {"line": self.line, "field": self.field, "message": self.message}
+
+
 @dataclass(frozen=True)
 class ImportedResponse:
     text: str
@@ -62,7 +108,7 @@ class ImportedResponse:
 
 @dataclass(frozen=True)
 class ImportRow:
-    line: int
+    line: int | None
     external_id: str
     messages: list[dict[str, str]]
     split: str = "train"
@@ -70,21 +116,8 @@ class ImportRow:
     responses: list[ImportedResponse] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class RowError:
-    line: int
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"line {self.line}: {self.field}: {self.message}"
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"line": self.line, "field": self.field, "message": self.message}
-
-
 class _LineErrors:
-    def __init__(self, line: int) -> None:
+    def __init__(self, line: int | None) -> None:
         self.line = line
         self.items: list[RowError] = []
 
@@ -174,6 +207,7 @@ def _parse_responses(
 def _parse_object(
     obj: Any, errors: _LineErrors, *, max_text_bytes: int, responses_needed: int
 ) -> ImportRow | None:
+    """The row of one decoded line, or None with the reasons added to `errors`."""
     if not isinstance(obj, dict):
         errors.add("(line)", f"must be a JSON object, got {type(obj).__name__}")
         return None
@@ -230,6 +264,57 @@ def _parse_object(
     )
 
 
+BLANK = object()  # what decode_line returns for a blank line (skipped, as JSON's null is not)
+
+
+def decode_line(number: int, raw: bytes) -> Any:
+    """One line of a JSONL file decoded: UTF-8, strict JSON (no NaN/Infinity), no NUL byte; a byte order mark
+    on line 1 is dropped. Returns the JSON value, or `BLANK` for a blank line.
+
+    Raises:
+        `RowError`: naming the line, with field `(line)`.
+    """
+    if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]  # a UTF-8 byte order mark from some editors
+    if b"\x00" in raw:
+        raise RowError(number, "(line)", "contains a NUL byte")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise RowError(number, "(line)", f"is not valid UTF-8 (byte {exc.start})") from exc
+    if not text.strip():
+        return BLANK
+    try:
+        return json.loads(text, parse_constant=_refuse_constant)
+    except json.JSONDecodeError as exc:
+        raise RowError(number, "(line)", f"invalid JSON: {exc.msg} at column {exc.colno}") from exc
+    except _NonFiniteNumber as exc:
+        raise RowError(number, "(line)", f"invalid JSON: {exc} is not a JSON number") from exc
+    except RecursionError as exc:
+        raise RowError(number, "(line)", "invalid JSON: nested too deeply") from exc
+
+
+def parse_prompt_object(
+    obj: Any,
+    line: int | None,
+    *,
+    responses_needed: int = 0,
+    max_text_bytes: int = DEFAULT_MAX_TEXT_BYTES,
+) -> tuple[ImportRow | None, list[RowError]]:
+    """One decoded line checked by every rule of the format: `(row, [])`, or `(None, errors)`.
+
+    Args:
+        obj: the line's JSON value.
+        line (`int`, *optional*): its 1-based line number (for the errors).
+        responses_needed (`int`): a line's `responses` must have at least this many (the project's
+            responses per task; 0 where there is no project, as in the training CLI).
+        max_text_bytes (`int`): the largest message content or response text, in UTF-8 bytes.
+    """
+    errors = _LineErrors(line)
+    row = _parse_object(obj, errors, max_text_bytes=max_text_bytes, responses_needed=responses_needed)
+    return (row if not errors.items else None), errors.items
+
+
 def parse_prompts_jsonl(
     lines: Iterable[bytes], *, responses_needed: int, max_text_bytes: int, max_errors: int = 1000
 ) -> tuple[list[ImportRow], list[RowError]]:
@@ -241,46 +326,26 @@ def parse_prompts_jsonl(
         if len(errors) >= max_errors:
             errors.append(RowError(number, "(file)", f"stopped after {max_errors} errors"))
             break
-        line_errors = _LineErrors(number)
-        if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
-            raw = raw[3:]  # a UTF-8 byte order mark from some editors
-        if b"\x00" in raw:
-            line_errors.add("(line)", "contains a NUL byte")
-            errors.extend(line_errors.items)
-            continue
         try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            line_errors.add("(line)", f"is not valid UTF-8 (byte {exc.start})")
-            errors.extend(line_errors.items)
+            obj = decode_line(number, raw)
+        except RowError as error:
+            errors.append(error)
             continue
-        if not text.strip():
+        if obj is BLANK:
             continue
-        try:
-            obj = json.loads(text, parse_constant=_refuse_constant)
-        except json.JSONDecodeError as exc:
-            line_errors.add("(line)", f"invalid JSON: {exc.msg} at column {exc.colno}")
-            errors.extend(line_errors.items)
-            continue
-        except _NonFiniteNumber as exc:
-            line_errors.add("(line)", f"invalid JSON: {exc} is not a JSON number")
-            errors.extend(line_errors.items)
-            continue
-        except RecursionError:
-            line_errors.add("(line)", "invalid JSON: nested too deeply")
-            errors.extend(line_errors.items)
-            continue
-        row = _parse_object(
-            obj, line_errors, max_text_bytes=max_text_bytes, responses_needed=responses_needed
+        row, line_errors = parse_prompt_object(
+            obj, number, max_text_bytes=max_text_bytes, responses_needed=responses_needed
         )
         if row is not None:
             if row.external_id in first_line_of_id:
                 first = first_line_of_id[row.external_id]
-                line_errors.add("id", f"duplicate id {row.external_id!r} (first seen on line {first})")
+                line_errors.append(
+                    RowError(number, "id", f"duplicate id {row.external_id!r} (first seen on line {first})")
+                )
             else:
                 first_line_of_id[row.external_id] = number
                 rows.append(row)
-        errors.extend(line_errors.items)
+        errors.extend(line_errors)
     return rows, errors
 
 
