@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from training.checkpoints import atomic_file
 from training.import_format import BLANK, RowError, decode_line, parse_prompt_object
 
 Message = dict[str, str]
@@ -57,17 +58,14 @@ def read_jsonl(path: Path | str) -> list[dict[str, Any]]:
 
 
 def write_jsonl(path: Path | str, rows: Iterable[dict[str, Any]]) -> int:
-    """Writes rows as JSONL (UTF-8, non-ASCII kept), atomically (temp file then rename); returns the count."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
+    """Writes rows as JSONL (UTF-8, non-ASCII kept; keys starting with `_` left out), atomically
+    (`training.checkpoints.atomic_file`); returns the count."""
     count = 0
-    with tmp.open("w", encoding="utf-8") as handle:
+    with atomic_file(path, "w") as out:
         for row in rows:
             clean = {k: v for k, v in row.items() if not k.startswith("_")}
-            handle.write(json.dumps(clean, ensure_ascii=False) + "\n")
+            out.file.write(json.dumps(clean, ensure_ascii=False) + "\n")
             count += 1
-    tmp.replace(path)
     return count
 
 

@@ -3,8 +3,6 @@ what it trained on. Same data, same filters -> same bytes -> same sha256 -> the 
 
 import hashlib
 import json
-import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +13,7 @@ from django.db import transaction
 from annotation.data.exports import preference_export
 from annotation.errors import ApplicationError
 from annotation.models import DatasetSnapshot, Project, Split
+from training.checkpoints import atomic_file
 
 SNAPSHOT_DIR = "snapshots"
 
@@ -23,14 +22,6 @@ def snapshot_file(snapshot: DatasetSnapshot) -> Path:
     """The absolute path of a snapshot's file (the record keeps it relative to PREFER_DATA_DIR)."""
     path = Path(snapshot.path)
     return path if path.is_absolute() else Path(settings.PREFER_DATA_DIR) / path
-
-
-def _fsync_directory(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def dataset_snapshot_create(
@@ -46,23 +37,15 @@ def dataset_snapshot_create(
     recorded_filters = stream.filters.as_dict()
 
     directory = Path(settings.PREFER_DATA_DIR) / SNAPSHOT_DIR / project.slug
-    directory.mkdir(parents=True, exist_ok=True)
-    temp = directory / f".{uuid.uuid4().hex}.jsonl.tmp"
     digest = hashlib.sha256()
-    try:
-        with temp.open("wb") as handle:
-            for chunk in stream.ndjson():
-                digest.update(chunk)
-                handle.write(chunk)
-            handle.flush()
-            os.fsync(handle.fileno())
+    with atomic_file(directory / "snapshot.jsonl") as out:
+        for chunk in stream.ndjson():
+            digest.update(chunk)
+            out.file.write(chunk)
         sha256 = digest.hexdigest()
-        final = directory / f"{sha256}.jsonl"
-        # Same name means same bytes, so replacing a file another process wrote is harmless.
-        os.replace(temp, final)
-        _fsync_directory(directory)
-    finally:
-        temp.unlink(missing_ok=True)
+        # Named by its hash: same name means same bytes, so replacing what another process wrote is harmless.
+        out.path = directory / f"{sha256}.jsonl"
+    final = out.path
 
     relative = str(final.relative_to(Path(settings.PREFER_DATA_DIR)))
     with transaction.atomic():
