@@ -12,7 +12,7 @@ from annotation.errors import NotFound, PermissionDenied
 from annotation.models import Role
 from annotation.projects.selectors import project_overview
 from annotation.rendering import render_markdown
-from annotation.rounds.selectors import rounds_dashboard
+from annotation.rounds.charts import rounds_panel
 
 
 def project_or_404(request: HttpRequest, slug: str, min_role: str = Role.ANNOTATOR):  # type: ignore[no-untyped-def]
@@ -55,7 +55,7 @@ def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
         {
             "project": project,
             "overview": project_overview(project=project),
-            "panel": rounds_dashboard(project=project),
+            "panel": rounds_panel(project=project),
             "stats": project_stats(project=project, include_usernames=True),
         },
     )

@@ -25,7 +25,7 @@ def snapshot_file(snapshot: DatasetSnapshot) -> Path:
 
 
 def dataset_snapshot_create(
-    *, project: Project, split: str = "train", format: str = "trl", filters: dict | None = None
+    *, project: Project, split: str = Split.TRAIN, format: str = "trl", filters: dict | None = None
 ) -> DatasetSnapshot:
     """Freeze the project's `format` export of `split` (plus filters) to PREFER_DATA_DIR/snapshots/<slug>/
     <sha256>.jsonl and record it; returns the existing record when the same data was frozen before."""

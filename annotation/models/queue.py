@@ -45,8 +45,8 @@ class Comparison(models.Model):
             # The status is the counts' verdict for ordinary items (gold items stay open for everyone).
             models.CheckConstraint(
                 condition=Q(is_gold=True)
-                | Q(status="complete", annotations_received__gte=F("annotations_wanted"))
-                | Q(status="open", annotations_received__lt=F("annotations_wanted")),
+                | Q(status=ComparisonStatus.COMPLETE, annotations_received__gte=F("annotations_wanted"))
+                | Q(status=ComparisonStatus.OPEN, annotations_received__lt=F("annotations_wanted")),
                 name="comparison_status_follows_counts",
             ),
             # Targets of the composite foreign keys (migration 0003) that keep a comparison's leases and
@@ -62,7 +62,7 @@ class Comparison(models.Model):
                 F("round").desc(nulls_last=True),
                 F("id"),
                 name="comparison_open_queue",
-                condition=Q(status="open"),
+                condition=Q(status=ComparisonStatus.OPEN),
             ),
         ]
 
@@ -125,12 +125,14 @@ class Assignment(models.Model):
         ]
         indexes = [
             models.Index(
-                fields=["annotator", "project"], name="assignment_live_by_user", condition=Q(state="leased")
+                fields=["annotator", "project"],
+                name="assignment_live_by_user",
+                condition=Q(state=AssignmentState.LEASED),
             ),
             models.Index(
                 fields=["comparison", "leased_until"],
                 name="assignment_live_by_cmp",
-                condition=Q(state="leased"),
+                condition=Q(state=AssignmentState.LEASED),
             ),
         ]
 

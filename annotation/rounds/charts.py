@@ -1,12 +1,17 @@
-"""Small server-rendered SVG line charts for the dashboard (no charting library, nothing third-party).
-Values are numbers we format ourselves and every label goes through Django's escaping."""
+"""The rounds panel as the page draws it: the selector's data plus its curves as small server-rendered SVG
+line charts (no charting library, nothing third-party). Values are numbers we format ourselves and every
+label goes through Django's escaping."""
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
+
+from annotation.models import Project
+from annotation.rounds.selectors import Series, rounds_dashboard
 
 
 def _finite(values: Sequence[float | None]) -> list[tuple[int, float]]:
@@ -90,3 +95,20 @@ def line_chart(
         ),
     ]  # fmt: skip
     return mark_safe(header + "".join(parts) + "</svg>")
+
+
+def series_chart(series: Series) -> SafeString:
+    """A panel curve as a chart: x is the step, or the round for per-round curves."""
+    return line_chart(
+        series.values, title=str(series.title), x_label=_("round") if series.per_round else None
+    )
+
+
+def rounds_panel(*, project: Project) -> dict[str, Any]:
+    """The rounds panel's template context: rounds_dashboard's data, with `step_charts` and `round_charts`."""
+    panel = rounds_dashboard(project=project)
+    return {
+        **panel,
+        "step_charts": [series_chart(series) for series in panel["step_series"]],
+        "round_charts": [series_chart(series) for series in panel["round_series"]],
+    }

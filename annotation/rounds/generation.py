@@ -12,7 +12,7 @@ from django.db.models import Count
 
 from annotation.data.comparisons import comparisons_create
 from annotation.errors import ApplicationError
-from annotation.models import Comparison, PolicyVersion, Project, Prompt, Response, TrainingRound
+from annotation.models import Comparison, PolicyVersion, Project, Prompt, Response, Split, TrainingRound
 from training.config import GenerationConfig
 from training.metrics import ProgressCallback, StopCallback
 
@@ -80,7 +80,7 @@ def responses_generate(
 def fresh_prompts(project: Project, count: int) -> list[Prompt]:
     """Train prompts that have been compared least (never, first), oldest first."""
     return list(
-        Prompt.objects.filter(project=project, split="train")
+        Prompt.objects.filter(project=project, split=Split.TRAIN)
         .annotate(n=Count("comparisons"))
         .order_by("n", "id")[:count]
     )

@@ -16,7 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from annotation.errors import Conflict
-from annotation.models import RoundStatus, TrainingRound
+from annotation.models import RoundStage, RoundStatus, TrainingRound
 from annotation.rounds.summary import (
     RESUME,
     StageRecord,
@@ -28,10 +28,10 @@ from annotation.rounds.summary import (
 
 # Overall progress is the stage's share of the round plus its own fraction within that share.
 STAGE_SPANS = {
-    "snapshot": (0.0, 0.05),
-    "reward_model": (0.05, 0.35),
-    "policy": (0.35, 0.85),
-    "generate": (0.85, 1.0),
+    RoundStage.SNAPSHOT: (0.0, 0.05),
+    RoundStage.REWARD_MODEL: (0.05, 0.35),
+    RoundStage.POLICY: (0.35, 0.85),
+    RoundStage.GENERATE: (0.85, 1.0),
 }
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.db import close_old_connections, connection
 
-from annotation.models import RoundStatus, TrainingRound
+from annotation.models import RoundStage, RoundStatus, TrainingRound
 from annotation.rounds.protocol import (
     round_claim,
     round_finish,
@@ -52,7 +52,7 @@ class _Reporter:
 
     def __init__(self, round_id: int, runner: str, min_interval: float = 1.0) -> None:
         self.round_id, self.runner, self.min_interval = round_id, runner, min_interval
-        self.stage = "snapshot"
+        self.stage: str = RoundStage.SNAPSHOT
         self.pending: list[dict[str, Any]] = []
         self.last_write = 0.0
         self.last_check = 0.0

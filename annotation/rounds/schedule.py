@@ -3,7 +3,7 @@
 import logging
 
 from annotation.errors import ApplicationError, Conflict
-from annotation.models import Annotation, Project, TrainingRound
+from annotation.models import ACTIVE_ROUND_STATUSES, Annotation, Project, TrainingRound
 from annotation.rounds.services import round_launch
 
 logger = logging.getLogger(__name__)
@@ -25,7 +25,7 @@ def rounds_schedule() -> list[int]:
     round. The watermark recorded at launch means the same data never triggers twice."""
     launched = []
     for project in Project.objects.filter(auto_round_enabled=True):
-        if TrainingRound.objects.filter(project=project, status__in=["queued", "running"]).exists():
+        if TrainingRound.objects.filter(project=project, status__in=ACTIVE_ROUND_STATUSES).exists():
             continue
         if new_preferences_since_last_round(project=project) < project.auto_round_min_new_preferences:
             continue

@@ -9,12 +9,22 @@ from django.utils.translation import gettext_lazy as _
 
 from annotation.access import ROLE_RANK, role_in_project
 from annotation.errors import NotFound, PermissionDenied
-from annotation.models import PolicyVersion, Project, RewardModelVersion, Role, TrainingRound
+from annotation.models import (
+    PolicyVersion,
+    Project,
+    RewardModelVersion,
+    Role,
+    RoundKind,
+    RoundStage,
+    TrainingRound,
+)
 from annotation.rounds.summary import RoundSummary, read_summary, stage_series
 
 
 @dataclass(frozen=True)
 class RoundRow:
+    """A row of the rounds table: the round and what its stages recorded."""
+
     round: TrainingRound
     summary: RoundSummary
 
@@ -47,20 +57,31 @@ def project_models(*, project: Project) -> dict[str, Any]:
     }
 
 
-POLICY_CHARTS = [
+@dataclass(frozen=True)
+class Series:
+    """One curve of the rounds panel: its title and a value (or None) per step or per round."""
+
+    title: str
+    values: list[float | None]
+    per_round: bool = False  # x axis: rounds, oldest first (else the steps of the latest round)
+
+
+# What the panel plots: metric keys of the latest round's step series, per stage ...
+POLICY_SERIES = [
     ("reward_raw", _("reward (raw RM score)")),
     ("kl_ref", _("KL to reference")),
     ("value_loss", _("value loss")),
 ]
-DPO_CHARTS = [("loss", _("DPO loss")), ("reward_margin", _("reward margin"))]
-ROUND_CHARTS: list[tuple[Callable[[RoundSummary], float | None], str]] = [
+DPO_SERIES = [("loss", _("DPO loss")), ("reward_margin", _("reward margin"))]
+# ... what each round recorded ...
+ROUND_SUMMARY_SERIES: list[tuple[Callable[[RoundSummary], float | None], str]] = [
     (lambda s: s.rm_eval_accuracy, _("RM held-out accuracy")),
     (lambda s: s.policy_win_rate, _("RM-judged win rate vs previous")),
     (lambda s: s.policy_kl_to_previous, _("KL to previous policy")),
     (lambda s: s.policy_reward_new, _("RM reward of the new policy (eval)")),
 ]
-# Per-round values taken from the end of the policy stage's step series (mean of its last quarter).
-ROUND_SERIES_CHARTS = [("value_loss", _("value loss (end of PPO)"))]
+# ... and per-round values taken from the end of the policy stage's step series (mean of its last quarter).
+ROUND_END_OF_POLICY_SERIES = [("value_loss", _("value loss (end of PPO)"))]
 
 
 def _final(training_round: TrainingRound, stage: str, key: str) -> float | None:
@@ -70,34 +91,32 @@ def _final(training_round: TrainingRound, stage: str, key: str) -> float | None:
 
 
 def rounds_dashboard(*, project: Project) -> dict[str, Any]:
-    """Everything the dashboard's rounds panel shows: rounds with live state, step charts of the latest round,
-    per-round charts, and the model versions."""
-    from annotation.rounds.charts import line_chart
-
+    """Everything the dashboard's rounds panel shows, as data: the latest rounds (with live state and their
+    summaries), the step curves of the latest round, the per-round curves, and the model versions. Drawing
+    the curves is the page's job (annotation/rounds/charts.py)."""
     rounds = list(
         TrainingRound.objects.filter(project=project)
         .select_related("reward_model", "policy", "snapshot", "triggered_by")
         .order_by("-created_at")[:20]
     )
     latest = rounds[0] if rounds else None
-    step_charts = []
+    step_series = []
     if latest is not None:
-        step_charts.append(
-            line_chart(stage_series(latest.metrics, "reward_model", "accuracy"), title=_("RM train accuracy"))
+        step_series.append(
+            Series(_("RM train accuracy"), stage_series(latest.metrics, RoundStage.REWARD_MODEL, "accuracy"))
         )
-        specs = DPO_CHARTS if latest.kind == "dpo" else POLICY_CHARTS
-        step_charts.extend(
-            line_chart(stage_series(latest.metrics, "policy", key), title=title) for key, title in specs
+        specs = DPO_SERIES if latest.kind == RoundKind.DPO else POLICY_SERIES
+        step_series.extend(
+            Series(title, stage_series(latest.metrics, RoundStage.POLICY, key)) for key, title in specs
         )
     chronological = list(reversed(rounds))
     summaries = [read_summary(r.metrics) for r in chronological]
-    round_charts = [
-        line_chart([value(s) for s in summaries], title=title, x_label=_("round"))
-        for value, title in ROUND_CHARTS
+    round_series = [
+        Series(title, [value(s) for s in summaries], per_round=True) for value, title in ROUND_SUMMARY_SERIES
     ]
-    round_charts.extend(
-        line_chart([_final(r, "policy", key) for r in chronological], title=title, x_label=_("round"))
-        for key, title in ROUND_SERIES_CHARTS
+    round_series.extend(
+        Series(title, [_final(r, RoundStage.POLICY, key) for r in chronological], per_round=True)
+        for key, title in ROUND_END_OF_POLICY_SERIES
     )
     return {
         "rounds": rounds,
@@ -105,7 +124,7 @@ def rounds_dashboard(*, project: Project) -> dict[str, Any]:
         "rows": [RoundRow(round=r, summary=read_summary(r.metrics)) for r in rounds],
         "latest": latest,
         "active": next((r for r in rounds if r.is_active), None),
-        "step_charts": step_charts,
-        "round_charts": round_charts,
+        "step_series": step_series,
+        "round_series": round_series,
         **project_models(project=project),
     }

@@ -1,5 +1,5 @@
-"""A training round's lifecycle as the admin sees it: launch (validated, one active round per project,
-enqueued on commit) and cancel.
+"""What an admin starts on the gpu workers: a training round's lifecycle (launch: validated, one active round
+per project, enqueued on commit; cancel), and filling the queue from the current policy without training.
 
 State machine: queued -> running -> succeeded | failed | cancelled (queued -> cancelled directly). A worker
 then takes the round through annotation/rounds/protocol.py; the reaper (reaper.py) fails rounds whose
@@ -15,9 +15,17 @@ from django.db.models import Max
 from django.utils import timezone
 
 from annotation.errors import ApplicationError, Conflict
-from annotation.models import Annotation, Project, RoundKind, RoundStatus, TrainingRound
+from annotation.models import (
+    ACTIVE_ROUND_STATUSES,
+    Annotation,
+    Project,
+    Response,
+    RoundKind,
+    RoundStatus,
+    TrainingRound,
+)
 from annotation.rounds.config import RoundConfig
-from annotation.rounds.dispatch import round_run_send
+from annotation.rounds.dispatch import generate_responses_send, round_run_send
 from training.config import ConfigError
 
 
@@ -55,7 +63,7 @@ def round_launch(
     except IntegrityError as exc:
         if _constraint_name(exc) != "round_one_active":
             raise
-        active = TrainingRound.objects.filter(project=project, status__in=["queued", "running"]).first()
+        active = TrainingRound.objects.filter(project=project, status__in=ACTIVE_ROUND_STATUSES).first()
         raise Conflict(
             f"Round {active.pk if active else '?'} is still {active.status if active else 'active'} for this "
             "project; wait for it or cancel it first.",
@@ -83,3 +91,13 @@ def round_cancel(*, training_round: TrainingRound) -> TrainingRound:
         raise Conflict(f"Round {locked.pk} already {locked.status}.", code="round_finished")
     locked.save()
     return locked
+
+
+@transaction.atomic
+def project_fill_queue(*, project: Project, limit: int = 32, once: bool = False) -> bool:
+    """Have a gpu worker sample responses from the current policy for `limit` fresh prompts (sent on commit);
+    with `once`, not when the policy has already written responses. Returns whether it was sent."""
+    if once and Response.objects.filter(prompt__project=project, policy_version__isnull=False).exists():
+        return False
+    generate_responses_send(project_id=project.pk, limit=limit)
+    return True

@@ -10,8 +10,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from annotation.errors import ApplicationError, NotFound, PermissionDenied
-from annotation.models import Role
-from annotation.rounds.selectors import round_for_user, rounds_dashboard
+from annotation.models import Role, RoundKind
+from annotation.rounds.charts import rounds_panel as rounds_panel_context
+from annotation.rounds.selectors import round_for_user
 from annotation.rounds.services import round_cancel, round_launch
 from annotation.views import project_or_404
 
@@ -20,7 +21,7 @@ from annotation.views import project_or_404
 def rounds_panel(request: HttpRequest, slug: str) -> HttpResponse:
     """The rounds panel alone: the dashboard polls it while a round is active."""
     project, _role = project_or_404(request, slug, min_role=Role.ADMIN)
-    context = {"project": project, "panel": rounds_dashboard(project=project)}
+    context = {"project": project, "panel": rounds_panel_context(project=project)}
     return render(request, "partials/rounds_panel.html", context)
 
 
@@ -37,7 +38,7 @@ def round_launch_form(request: HttpRequest, slug: str) -> HttpResponse:
             config = {"preset": "smoke", **config}
         training_round = round_launch(
             project=project,
-            kind=request.POST.get("kind", "ppo"),
+            kind=request.POST.get("kind", RoundKind.PPO),
             config=config,
             trigger="manual",
             user=request.user,

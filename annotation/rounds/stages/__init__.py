@@ -8,6 +8,7 @@ library has renamed them into place, so a crash never registers a half-written m
 
 from collections.abc import Callable
 
+from annotation.models import RoundStage
 from annotation.rounds.stages.context import StageContext, StageError
 from annotation.rounds.stages.generate import stage_generate
 from annotation.rounds.stages.policy import stage_policy
@@ -15,10 +16,10 @@ from annotation.rounds.stages.reward_model import stage_reward_model
 from annotation.rounds.stages.snapshot import stage_snapshot
 
 STAGES: list[tuple[str, Callable[[StageContext], None]]] = [
-    ("snapshot", stage_snapshot),
-    ("reward_model", stage_reward_model),
-    ("policy", stage_policy),
-    ("generate", stage_generate),
+    (RoundStage.SNAPSHOT, stage_snapshot),
+    (RoundStage.REWARD_MODEL, stage_reward_model),
+    (RoundStage.POLICY, stage_policy),
+    (RoundStage.GENERATE, stage_generate),
 ]
 
 __all__ = ["STAGES", "StageContext", "StageError"]

@@ -7,7 +7,7 @@ import random
 from django.db import transaction
 from django.db.models import Max
 
-from annotation.models import PolicyVersion, Project, Prompt, RoundKind
+from annotation.models import PolicyVersion, Project, Prompt, RoundKind, Split
 from annotation.rounds.generation import conversations, policy_ref
 from annotation.rounds.protocol import round_record
 from annotation.rounds.selectors import accepted_reward_model
@@ -19,7 +19,7 @@ def _sample_prompts(project: Project, split: str, count: int, seed: int) -> list
     ids = list(
         Prompt.objects.filter(project=project, split=split).order_by("id").values_list("id", flat=True)
     )
-    if not ids and split == "eval":
+    if not ids and split == Split.EVAL:
         ids = list(Prompt.objects.filter(project=project).order_by("id").values_list("id", flat=True))
     chosen = random.Random(seed).sample(ids, min(count, len(ids)))
     return list(Prompt.objects.filter(id__in=chosen).order_by("id"))
@@ -53,7 +53,7 @@ def stage_policy(ctx: StageContext) -> None:
             should_stop=ctx.should_stop,
         )
     else:
-        prompts = _sample_prompts(project, "train", ctx.config.prompts_per_round, seed=ctx.round_id)
+        prompts = _sample_prompts(project, Split.TRAIN, ctx.config.prompts_per_round, seed=ctx.round_id)
         metrics = train_ppo(
             ctx.config.ppo_config(),
             policy_ref(base),
@@ -69,7 +69,7 @@ def stage_policy(ctx: StageContext) -> None:
     if ctx.should_stop():
         raise TrainingCancelled("cancelled after training, before the acceptance checks")
     eval_prompts = conversations(
-        _sample_prompts(project, "eval", ctx.config.eval_prompts, seed=ctx.round_id + 1)
+        _sample_prompts(project, Split.EVAL, ctx.config.eval_prompts, seed=ctx.round_id + 1)
     )
     generation = ctx.config.generation_config()
     ctx.progress(0.75, {})

@@ -1,6 +1,7 @@
 """Stage 1, snapshot: the consensus preference pairs of the train and eval splits, frozen to hashed files."""
 
 from annotation.data.snapshots import dataset_snapshot_create
+from annotation.models import Split
 from annotation.rounds.protocol import round_record
 from annotation.rounds.stages.context import StageContext, StageError
 from annotation.rounds.summary import SnapshotRecord
@@ -12,9 +13,9 @@ def stage_snapshot(ctx: StageContext) -> None:
         return
     project = training_round.project
     ctx.progress(0.1, {})
-    train = dataset_snapshot_create(project=project, split="train", format="trl")
+    train = dataset_snapshot_create(project=project, split=Split.TRAIN, format="trl")
     ctx.progress(0.6, {})
-    evaluation = dataset_snapshot_create(project=project, split="eval", format="trl")
+    evaluation = dataset_snapshot_create(project=project, split=Split.EVAL, format="trl")
     if train.row_count < ctx.config.min_pairs:
         raise StageError(
             f"Only {train.row_count} preference pair(s) in the train split; this round needs at least "
