@@ -21,6 +21,7 @@ from annotation.rounds.protocol import (
 )
 from annotation.rounds.stages import STAGES, StageContext, StageError
 from annotation.rounds.summary import StageSeconds
+from training import TrainingCancelled
 
 logger = logging.getLogger(__name__)
 
@@ -91,8 +92,6 @@ class _Reporter:
 def round_execute(*, round_id: int) -> str:
     """Run (or resume) a round; returns its final status, 'skipped' when it is already finished, or 'busy'
     when another worker holds it with a fresh heartbeat."""
-    from training import TrainingCancelled
-
     runner = round_claim(round_id=round_id)
     if runner is None:
         return "skipped"

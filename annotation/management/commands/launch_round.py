@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from annotation.errors import ApplicationError
 from annotation.models import Project, RoundKind, RoundStatus, TrainingRound
+from annotation.rounds import runner
 from annotation.rounds.services import round_launch
 from annotation.rounds.summary import summary_items
 
@@ -41,12 +42,10 @@ class Command(BaseCommand):
         training_round = self._launch(project, str(options["kind"]), config, enqueue=not inline)
         if inline:
             # No task is sent: this process claims and runs the round, no broker or worker involved.
-            from annotation.rounds.runner import round_execute
-
             self.stdout.write(
                 f"round {training_round.pk} {training_round.kind} running here for {project.slug}"
             )
-            round_execute(round_id=training_round.pk)
+            runner.round_execute(round_id=training_round.pk)
         else:
             self.stdout.write(f"round {training_round.pk} {training_round.kind} queued for {project.slug}")
         if options["wait"] or inline:

@@ -13,6 +13,7 @@ from annotation.rounds.protocol import round_record
 from annotation.rounds.selectors import accepted_reward_model
 from annotation.rounds.stages.context import StageContext, StageError, numbers, round_rows
 from annotation.rounds.summary import PolicyVerdict, read_summary
+from training import TrainingCancelled
 
 
 def _sample_prompts(project: Project, split: str, count: int, seed: int) -> list[Prompt]:
@@ -64,8 +65,6 @@ def stage_policy(ctx: StageContext) -> None:
             progress=step_progress,
             should_stop=ctx.should_stop,
         )
-    from training import TrainingCancelled
-
     if ctx.should_stop():
         raise TrainingCancelled("cancelled after training, before the acceptance checks")
     eval_prompts = conversations(
