@@ -1,7 +1,9 @@
+"""The Django admin: browsing the records. Its one action goes through a service like any other door."""
+
 from django.contrib import admin, messages
-from django.db import transaction
 
 from annotation import models
+from annotation.rounds.services import project_fill_queue
 
 
 class MembershipInline(admin.TabularInline):
@@ -20,10 +22,8 @@ class ProjectAdmin(admin.ModelAdmin):
 
     @admin.action(description="Generate responses from the current policy (32 prompts, on the gpu queue)")
     def generate_responses(self, request, queryset):  # type: ignore[no-untyped-def]
-        from annotation.tasks import training_generate_responses
-
         for project in queryset:
-            transaction.on_commit(lambda pk=project.pk: training_generate_responses.delay(pk))
+            project_fill_queue(project=project, limit=32)
         self.message_user(request, f"Queued generation for {queryset.count()} project(s).", messages.SUCCESS)
 
 

@@ -15,5 +15,5 @@ W001 = Warning(
 
 @register(Tags.security, deploy=True)
 def check_pseudonym_key(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    """Warn when pseudonyms would follow SECRET_KEY (annotation/selectors/pseudonyms.py)."""
+    """Warn when pseudonyms would follow SECRET_KEY (annotation/data/pseudonyms.py)."""
     return [] if getattr(settings, "PREFER_PSEUDONYM_KEY", "") else [W001]

@@ -1,7 +1,15 @@
+"""URLs of the app: the pages (`urlpatterns`, mounted at /) and the REST API (`api_urlpatterns`, mounted at
+/api/v1/ by config/urls.py). Each domain package holds its own views."""
+
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from annotation import views
+from annotation.data import api as data_api
+from annotation.projects import api as projects_api
+from annotation.queue import api as queue_api
+from annotation.rounds import api as rounds_api
+from annotation.rounds import views as rounds_views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -9,7 +17,27 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("p/<slug:slug>/", views.dashboard, name="dashboard"),
     path("p/<slug:slug>/annotate/", views.annotate, name="annotate"),
-    path("p/<slug:slug>/rounds/panel/", views.rounds_panel, name="rounds-panel"),
-    path("p/<slug:slug>/rounds/launch/", views.round_launch_form, name="round-launch"),
-    path("p/<slug:slug>/rounds/<int:round_id>/cancel/", views.round_cancel_form, name="round-cancel"),
+    path("p/<slug:slug>/rounds/panel/", rounds_views.rounds_panel, name="rounds-panel"),
+    path("p/<slug:slug>/rounds/launch/", rounds_views.round_launch_form, name="round-launch"),
+    path("p/<slug:slug>/rounds/<int:round_id>/cancel/", rounds_views.round_cancel_form, name="round-cancel"),
+]
+
+api_urlpatterns = [
+    path("auth/token/", projects_api.TokenView.as_view(), name="api-token"),
+    path("projects/", projects_api.ProjectListView.as_view(), name="api-projects"),
+    path("projects/<slug:slug>/", projects_api.ProjectDetailView.as_view(), name="api-project"),
+    path("projects/<slug:slug>/members/", projects_api.MemberListView.as_view(), name="api-members"),
+    path("projects/<slug:slug>/prompts/import/", data_api.PromptImportView.as_view(), name="api-import"),
+    path("projects/<slug:slug>/tasks/next/", queue_api.TaskNextView.as_view(), name="api-task-next"),
+    path(
+        "tasks/<int:task_id>/annotations/", queue_api.AnnotationCreateView.as_view(), name="api-annotations"
+    ),
+    path("tasks/<int:task_id>/skip/", queue_api.TaskSkipView.as_view(), name="api-skip"),
+    path("tasks/<int:task_id>/heartbeat/", queue_api.TaskHeartbeatView.as_view(), name="api-heartbeat"),
+    path("projects/<slug:slug>/rounds/", rounds_api.RoundListView.as_view(), name="api-rounds"),
+    path("rounds/<int:round_id>/", rounds_api.RoundDetailView.as_view(), name="api-round"),
+    path("rounds/<int:round_id>/cancel/", rounds_api.RoundCancelView.as_view(), name="api-round-cancel"),
+    # Data out: exports and stats.
+    path("projects/<slug:slug>/export/", data_api.ProjectExportView.as_view(), name="api-export"),
+    path("projects/<slug:slug>/stats/", data_api.ProjectStatsView.as_view(), name="api-stats"),
 ]

@@ -56,7 +56,7 @@ def seed(n: int):  # type: ignore[no-untyped-def]
     from django.db import connection, transaction
 
     from annotation.models import Comparison, Project
-    from annotation.services.projects import project_create
+    from annotation.projects.services import project_create
 
     slug = f"bench-{n}"
     project = Project.objects.filter(slug=slug).first()
@@ -105,7 +105,7 @@ def run_level(project, port: int, annotators: int, seconds: float, combined: boo
     from rest_framework.authtoken.models import Token
 
     from annotation.models import Role
-    from annotation.services.projects import membership_set, user_create
+    from annotation.projects.services import membership_set, user_create
 
     tokens = []
     for index in range(annotators):

@@ -77,7 +77,7 @@ def seed(annotations: int):  # type: ignore[no-untyped-def]
     from django.db import connection, transaction
 
     from annotation.models import Annotation, Project
-    from annotation.services.projects import project_create
+    from annotation.projects.services import project_create
 
     slug = f"export-bench-{annotations}"
     wanted = annotations // 2 * 2  # two per comparison

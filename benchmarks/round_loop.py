@@ -68,13 +68,14 @@ def main() -> None:
     django.setup()
     from django.core.management import call_command
 
+    from annotation.data.imports import prompts_import
     from annotation.models import Comparison, Role
-    from annotation.services.annotations import annotation_submit
-    from annotation.services.assignment import task_lease_next
-    from annotation.services.imports import prompts_import
-    from annotation.services.projects import membership_set, project_create, user_create
-    from annotation.services.rounds import round_launch
-    from annotation.training_runs.runner import round_execute
+    from annotation.projects.services import membership_set, project_create, user_create
+    from annotation.queue.leasing import task_lease_next
+    from annotation.queue.submission import annotation_submit
+    from annotation.rounds.runner import round_execute
+    from annotation.rounds.services import round_launch
+    from annotation.rounds.summary import read_summary
 
     call_command("migrate", verbosity=0)
     slug = f"loop-{uuid.uuid4().hex[:6]}"
@@ -105,7 +106,7 @@ def main() -> None:
     lease = task_lease_next(project=project, user=annotator)
     served = time.perf_counter()
     training_round.refresh_from_db()
-    summary = training_round.metrics.get("summary", {})
+    summary = read_summary(training_round.metrics)
     total = served - launched
     print(f"round {training_round.pk} {status}: {training_round.error[:300]}")
     print(
@@ -113,11 +114,11 @@ def main() -> None:
         f"{bool(lease and Comparison.objects.get(pk=lease.comparison_id).round_id == training_round.pk)}"
     )
     for stage in ("snapshot", "reward_model", "policy", "generate"):
-        seconds = summary.get(f"seconds_{stage}", 0.0)
+        seconds = summary.seconds.get(stage, 0.0)
         print(f"stage={stage:<12} seconds={seconds:7.1f} share={seconds / total:6.1%}")
     keys = ["train_pairs", "rm_eval_accuracy", "policy_kl_to_previous", "policy_win_rate", "policy_accepted"]
     for key in [*keys, "generated_comparisons"]:
-        print(f"{key}={summary.get(key)}")
+        print(f"{key}={getattr(summary, key)}")
 
 
 if __name__ == "__main__":

@@ -149,7 +149,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "annotation.api.errors.exception_handler",
+    "EXCEPTION_HANDLER": "annotation.rest.exception_handler",
     "DEFAULT_THROTTLE_RATES": {"token": "30/min"},
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
@@ -179,7 +179,6 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_ROUTES = {"annotation.tasks.training_*": {"queue": "gpu"}}
 CELERY_BEAT_SCHEDULE = {
     "rounds-schedule": {"task": "annotation.tasks.rounds_schedule", "schedule": 60.0},
     "rounds-reap-stale": {"task": "annotation.tasks.rounds_reap_stale", "schedule": 60.0},
@@ -189,8 +188,9 @@ CELERY_BEAT_SCHEDULE = {
 PREFER_ROUND_HEARTBEAT_SECONDS = float(os.environ.get("PREFER_ROUND_HEARTBEAT_SECONDS", "10"))
 PREFER_ROUND_STALE_SECONDS = float(os.environ.get("PREFER_ROUND_STALE_SECONDS", "120"))
 # The longest a training round may run (CELERY_TASK_TIME_LIMIT in the environment, as in .env.example). It
-# is also the default for tasks that set none; annotation/tasks.py gives each task its own, shorter limits
-# for generation and for the periodic bookkeeping.
+# is also the default for tasks that set none; each task (annotation/rounds/tasks.py,
+# annotation/queue/tasks.py) has its own, shorter limits for generation and for the periodic bookkeeping. The
+# training tasks name their queue ("gpu") where they are declared; the rest go to CELERY_TASK_DEFAULT_QUEUE.
 CELERY_TASK_TIME_LIMIT = int(os.environ.get("CELERY_TASK_TIME_LIMIT", str(6 * 3600)))
 CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 60
 PREFER_TRAINING_TIME_LIMIT = CELERY_TASK_TIME_LIMIT

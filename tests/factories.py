@@ -5,11 +5,11 @@ import uuid
 import factory
 from django.contrib.auth import get_user_model
 
+from annotation.data.comparisons import comparisons_create
 from annotation.models import Comparison, Membership, PolicyVersion, Project, Prompt, Response, Role
-from annotation.services.annotations import annotation_submit
-from annotation.services.assignment import task_lease_next
-from annotation.services.comparisons import comparisons_create
-from annotation.services.projects import project_create
+from annotation.projects.services import project_create
+from annotation.queue.leasing import task_lease_next
+from annotation.queue.submission import annotation_submit
 
 PASSWORD = "correct-horse-battery-staple"
 

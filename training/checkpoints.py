@@ -1,4 +1,8 @@
-"""Atomic artifact directories and their manifests.
+"""Atomic files and artifact directories, and the directories' manifests.
+
+`atomic_file` is how every file the project publishes is written (exports, dataset snapshots, JSONL outputs
+of the training CLI): into a hidden temporary sibling, flushed and fsynced, renamed into place, and the
+directory fsynced, so a reader never sees half a file and a crash leaves at most a `.<name>.tmp-*` file.
 
 An artifact (converted model, reward model, policy) is written into a hidden temporary sibling directory,
 fsynced, and renamed into place only when complete. The manifest (`prefer_manifest.json`) is the last file
@@ -17,8 +21,9 @@ import shutil
 import time
 import uuid
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 MANIFEST_NAME = "prefer_manifest.json"
 MANIFEST_FORMAT = 1
@@ -43,6 +48,53 @@ def _fsync_dir(path: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+@dataclass
+class AtomicFile:
+    """The open temporary file of `atomic_file`, and the path it is renamed to when the block ends.
+
+    Attributes:
+        file: the temporary file, open in the mode asked for.
+        path (`Path`): the final path; a caller may change it (within the same directory) before the block
+            ends, for a content-addressed file named by the hash of what it wrote.
+    """
+
+    file: IO[Any]
+    path: Path
+
+
+@contextlib.contextmanager
+def atomic_file(final: Path | str, mode: str = "wb") -> Iterator[AtomicFile]:
+    """Yields an `AtomicFile` whose file is renamed to its `path` when the block exits without an exception.
+
+    The data is flushed and fsynced before the rename and the directory after it, so a crash leaves either
+    the old file or the complete new one at `path` (plus, at worst, a `.<name>.tmp-*` sibling). On an
+    exception the temporary file is removed and `path` is left as it was.
+
+    Args:
+        final (`Path`): the file's final path (its directory is created if missing).
+        mode (`str`): `"wb"` (default) or `"w"` (UTF-8 text).
+    """
+    final = Path(final).absolute()
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.parent / f".{final.name}.tmp-{uuid.uuid4().hex[:12]}"
+    encoding = None if "b" in mode else "utf-8"
+    try:
+        with open(tmp, "x" + mode.replace("w", ""), encoding=encoding) as handle:
+            target = AtomicFile(file=handle, path=final)
+            yield target
+            handle.flush()
+            os.fsync(handle.fileno())
+        if Path(target.path).absolute().parent != final.parent:
+            raise ValueError(
+                f"{target.path} is not in {final.parent}: a rename across directories is not atomic"
+            )
+        os.replace(tmp, target.path)
+        _fsync_dir(final.parent)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 @contextlib.contextmanager

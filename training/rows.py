@@ -1,8 +1,10 @@
 """Reading and writing the JSONL rows the training side consumes and produces.
 
-Prompts come in the import format (`{"id", "prompt"}` or `{"id", "messages"}`); preference pairs in the
-`trl` export format (`prompt` / `chosen` / `rejected` as message lists, optional `margin`, `agreement`), and
-`trl-standard` rows (the same as strings) are accepted too.
+Prompts come in the import format (`{"id", "prompt"}` or `{"id", "messages"}`), checked by the import's own
+parser (`training.import_format`): a row the web app's import rejects is rejected here, with the same
+`line N: field: message`. Preference pairs come in the `trl` export format (`prompt` / `chosen` /
+`rejected` as message lists, optional `margin`, `agreement`), and `trl-standard` rows (the same as strings)
+are accepted too. Every problem is a `RowError` (the import's one class).
 """
 
 from __future__ import annotations
@@ -12,63 +14,73 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from training.checkpoints import atomic_file
+from training.import_format import BLANK, RowError, decode_line, parse_prompt_object
+
 Message = dict[str, str]
 Conversation = list[Message]
 
-
-class RowError(ValueError):
-    """A row that cannot be used, with its 1-based line number when read from a file."""
+__all__ = [
+    "Conversation",
+    "Message",
+    "RowError",
+    "demonstration_messages",
+    "preference_pair",
+    "preference_pairs",
+    "prompt_messages",
+    "read_jsonl",
+    "write_jsonl",
+]
 
 
 def read_jsonl(path: Path | str) -> list[dict[str, Any]]:
-    """Reads a JSONL file (blank lines skipped).
+    """Reads a JSONL file, decoding each line as the import does (UTF-8, strict JSON, no NUL byte; blank
+    lines skipped). Each row gets its line number as `_line`.
 
     Raises:
-        `RowError`: on invalid JSON or a line that is not an object, naming the line.
+        `RowError`: on the first line that is not a JSON object, naming the file and the line.
     """
     rows = []
-    with Path(path).open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
+    with Path(path).open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
             try:
-                row = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise RowError(f"{path}: line {number}: invalid JSON: {error.msg}") from error
+                row = decode_line(number, raw)
+            except RowError as error:
+                raise RowError(error.line, error.field, error.message, source=str(path)) from None
+            if row is BLANK:
+                continue
             if not isinstance(row, dict):
-                raise RowError(f"{path}: line {number}: expected a JSON object")
+                message = f"must be a JSON object, got {type(row).__name__}"
+                raise RowError(number, "(line)", message, source=str(path))
             row["_line"] = number
             rows.append(row)
     return rows
 
 
 def write_jsonl(path: Path | str, rows: Iterable[dict[str, Any]]) -> int:
-    """Writes rows as JSONL (UTF-8, non-ASCII kept), atomically (temp file then rename); returns the count."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
+    """Writes rows as JSONL (UTF-8, non-ASCII kept; keys starting with `_` left out), atomically
+    (`training.checkpoints.atomic_file`); returns the count."""
     count = 0
-    with tmp.open("w", encoding="utf-8") as handle:
+    with atomic_file(path, "w") as out:
         for row in rows:
             clean = {k: v for k, v in row.items() if not k.startswith("_")}
-            handle.write(json.dumps(clean, ensure_ascii=False) + "\n")
+            out.file.write(json.dumps(clean, ensure_ascii=False) + "\n")
             count += 1
-    tmp.replace(path)
     return count
 
 
-def _where(row: dict[str, Any]) -> str:
-    return f"line {row['_line']}: " if "_line" in row else ""
+def _error(row: dict[str, Any], field: str, message: str) -> RowError:
+    return RowError(row.get("_line"), field, message)
 
 
 def _check_messages(messages: Any, row: dict[str, Any], field: str) -> Conversation:
     if not isinstance(messages, list) or not messages:
-        raise RowError(f"{_where(row)}{field}: expected a non-empty list of messages")
+        raise _error(row, field, "expected a non-empty list of messages")
     for message in messages:
         if not isinstance(message, dict) or not isinstance(message.get("content"), str):
-            raise RowError(f"{_where(row)}{field}: every message needs a string 'content'")
+            raise _error(row, field, "every message needs a string 'content'")
         if message.get("role") not in ("system", "user", "assistant"):
-            raise RowError(f"{_where(row)}{field}: unknown role {message.get('role')!r}")
+            raise _error(row, field, f"unknown role {message.get('role')!r}")
     return [{"role": m["role"], "content": m["content"]} for m in messages]
 
 
@@ -76,23 +88,23 @@ def demonstration_messages(row: dict[str, Any]) -> Conversation:
     """The conversation of a PPO-ptx demonstration row: `messages` ending with an assistant turn."""
     messages = _check_messages(row.get("messages"), row, "messages")
     if messages[-1]["role"] != "assistant":
-        raise RowError(f"{_where(row)}messages: a demonstration must end with an assistant message")
+        raise _error(row, "messages", "a demonstration must end with an assistant message")
     return messages
 
 
 def prompt_messages(row: dict[str, Any]) -> Conversation:
-    """The conversation of an import-format prompt row (`prompt` string or `messages` list)."""
-    if "messages" in row:
-        messages = _check_messages(row["messages"], row, "messages")
-    elif isinstance(row.get("prompt"), str):
-        messages = [{"role": "user", "content": row["prompt"]}]
-    elif isinstance(row.get("prompt"), list):
-        messages = _check_messages(row["prompt"], row, "prompt")
-    else:
-        raise RowError(f"{_where(row)}prompt: a row needs 'prompt' (string) or 'messages' (list)")
-    if messages[-1]["role"] != "user":
-        raise RowError(f"{_where(row)}messages: the conversation must end with a user message")
-    return messages
+    """The conversation of an import-format prompt row (`prompt` string or `messages` list), checked by every
+    rule of the import (`training.import_format.parse_prompt_object`; no project, so no minimum number of
+    `responses`).
+
+    Raises:
+        `RowError`: the row's first problem, as the import reports it (`line N: field: message`).
+    """
+    obj = {key: value for key, value in row.items() if key != "_line"}
+    parsed, errors = parse_prompt_object(obj, row.get("_line"))
+    if parsed is None:
+        raise errors[0]
+    return parsed.messages
 
 
 def _side(value: Any, row: dict[str, Any], field: str) -> Conversation:
@@ -109,7 +121,7 @@ def preference_pair(row: dict[str, Any]) -> dict[str, Any]:
         "agreement": float | None}`.
     """
     if "chosen" not in row or "rejected" not in row:
-        raise RowError(f"{_where(row)}chosen/rejected: a preference row needs both")
+        raise _error(row, "chosen/rejected", "a preference row needs both")
     prompt = row.get("prompt", [])
     if isinstance(prompt, str):
         prompt = [{"role": "user", "content": prompt}]
@@ -120,9 +132,9 @@ def preference_pair(row: dict[str, Any]) -> dict[str, Any]:
     if margin is None:
         margin = 0.0
     if not isinstance(margin, int | float) or isinstance(margin, bool):
-        raise RowError(f"{_where(row)}margin: expected a number")
+        raise _error(row, "margin", "expected a number")
     if agreement is not None and not isinstance(agreement, int | float):
-        raise RowError(f"{_where(row)}agreement: expected a number")
+        raise _error(row, "agreement", "expected a number")
     return {
         "prompt": prompt,
         "chosen": _side(row["chosen"], row, "chosen"),

@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from annotation.selectors.consensus import ComparisonRecord, Consensus
+from annotation.data.consensus import ComparisonRecord, Consensus
 
 FORMATS = ("trl", "trl-standard", "hh-rlhf", "raw")
 PAIR_FORMATS = ("trl", "trl-standard", "hh-rlhf")

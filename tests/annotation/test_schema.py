@@ -10,9 +10,8 @@ from openapi_schema_validator import OAS30Validator
 from openapi_spec_validator import validate
 
 from annotation.models import Role
-from tests.annotation.data import annotate
-from tests.conftest import api_client
 from tests.factories import ProjectFactory, make_comparisons, member
+from tests.helpers import annotate, api_client
 
 CONTRACT = {
     "/api/v1/auth/token/": {"post"},

@@ -12,8 +12,9 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_web_process_does_not_import_torch():
     code = (
         "import django, json, sys; django.setup();"
-        "import config.urls, config.wsgi, annotation.views, annotation.api.views, annotation.api.rounds,"
-        " annotation.services.rounds, annotation.tasks, annotation.admin;"
+        "import config.urls, config.wsgi, annotation.views, annotation.projects.api, annotation.queue.api,"
+        " annotation.data.api, annotation.rounds.api, annotation.rounds.views, annotation.rounds.services,"
+        " annotation.tasks, annotation.admin;"
         "from django.urls import resolve; resolve('/p/x/annotate/');"
         "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in"
         " {'torch', 'transformers', 'trl', 'peft', 'accelerate'})))"

@@ -7,6 +7,7 @@ import pytest
 
 from training.checkpoints import (
     atomic_directory,
+    atomic_file,
     data_hash,
     is_complete,
     read_manifest,
@@ -129,3 +130,30 @@ def test_a_loaded_checkpoint_generates_text_and_a_reward_checkpoint_is_a_backbon
         models_dir=models_dir,
     )
     assert all(r.text and r.n_tokens > 0 for r in out[0])
+
+
+def test_atomic_file_publishes_whole_files_only(tmp_path):
+    target = tmp_path / "sub" / "out.jsonl"
+    with atomic_file(target) as out:
+        out.file.write(b"one\n")
+        assert not target.exists()  # nothing at the final path until the block ends
+    assert target.read_bytes() == b"one\n"
+    with pytest.raises(RuntimeError), atomic_file(target, "w") as out:
+        out.file.write("half of a replacement")
+        raise RuntimeError("the writer failed")
+    assert target.read_bytes() == b"one\n"  # the old file stands
+    with atomic_file(target, "w") as out:
+        out.file.write("中文\n")
+    assert target.read_text(encoding="utf-8") == "中文\n"
+    assert sorted(p.name for p in target.parent.iterdir()) == ["out.jsonl"]  # no temporaries left
+
+
+def test_atomic_file_may_be_named_by_its_content_but_not_moved_elsewhere(tmp_path):
+    with atomic_file(tmp_path / "pending") as out:
+        out.file.write(b"abc")
+        out.path = tmp_path / "abc.bin"
+    assert (tmp_path / "abc.bin").read_bytes() == b"abc" and not (tmp_path / "pending").exists()
+    (tmp_path / "other").mkdir()
+    with pytest.raises(ValueError, match="not atomic"), atomic_file(tmp_path / "x") as out:
+        out.path = tmp_path / "other" / "x"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["abc.bin", "other"]

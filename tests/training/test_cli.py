@@ -196,7 +196,17 @@ def test_cli_rejects_bad_input_clearly(models_dir, tmp_path):
         str(models_dir),
         expect=2,
     )
-    assert "line 2" in out["stderr"] and "invalid JSON" in out["stderr"]
+    assert "line 2: (line): invalid JSON: Expecting value at column 1" in out["stderr"]
+    # The import's own rules (training.import_format), with the import's message: a conversation must end
+    # with a user turn, which the training side's old loose reader also checked, and an id is required,
+    # which it did not.
+    strict = tmp_path / "strict.jsonl"
+    strict.write_text('{"id": "x", "prompt": "ok"}\n{"prompt": "no id"}\n')
+    out = cli(
+        "generate", "--model", "tiny-causal-lm", "--input", str(strict),
+        "--output", str(tmp_path / "o.jsonl"), "--models-dir", str(models_dir), expect=2,
+    )  # fmt: skip
+    assert "error: line 2: id: is required and must be a string" in out["stderr"]
     out = cli(
         "ppo",
         "--policy",

@@ -1,8 +1,8 @@
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from annotation.errors import ApplicationError
 from annotation.models import Project, Role
-from annotation.services.errors import ApplicationError
-from annotation.services.projects import membership_set
+from annotation.projects.services import membership_set
 
 
 class Command(BaseCommand):

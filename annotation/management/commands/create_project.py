@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from annotation.services.errors import ApplicationError
-from annotation.services.projects import DEFAULT_POLICY, project_create
+from annotation.errors import ApplicationError
+from annotation.projects.services import DEFAULT_POLICY, project_create
 
 
 class Command(BaseCommand):

@@ -3,8 +3,8 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from annotation.services.errors import ApplicationError
-from annotation.services.projects import user_create
+from annotation.errors import ApplicationError
+from annotation.projects.services import user_create
 
 
 class Command(BaseCommand):

@@ -1,4 +1,3 @@
-import os
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -7,10 +6,11 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from annotation.data.exports import ExportStream, preference_export
+from annotation.errors import ApplicationError
 from annotation.formats.exports import FORMATS, parquet_batches
 from annotation.models import Project, Split
-from annotation.selectors.exports import ExportStream, preference_export
-from annotation.services.errors import ApplicationError
+from training.checkpoints import atomic_file
 
 
 class Command(BaseCommand):
@@ -75,17 +75,9 @@ class Command(BaseCommand):
 
     @staticmethod
     def _write_file(path: Path, write: Any) -> None:
-        """Write to a temporary file beside `path`, then rename: a reader never sees half an export."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                write(handle)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temp, path)
-        finally:
-            Path(temp).unlink(missing_ok=True)
+        """Write through a temporary file beside `path`, then rename: a reader never sees half an export."""
+        with atomic_file(path) as out:
+            write(out.file)
 
     @staticmethod
     def _parquet(stream: ExportStream, handle: Any) -> None:

@@ -1,7 +1,8 @@
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from annotation.errors import ApplicationError
 from annotation.models import Project
-from annotation.services.errors import ApplicationError
+from annotation.rounds.generation import project_generate_responses
 
 
 class Command(BaseCommand):
@@ -18,8 +19,6 @@ class Command(BaseCommand):
         parser.add_argument("--limit", type=int, default=32, help="number of prompts")
 
     def handle(self, *args: object, **options: object) -> None:
-        from annotation.training_runs.generation import project_generate_responses
-
         project = Project.objects.filter(slug=options["slug"]).first()
         if project is None:
             raise CommandError(f"no project {options['slug']!r}")

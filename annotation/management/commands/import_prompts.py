@@ -2,9 +2,9 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from annotation.data.imports import ImportRejected, prompts_import
+from annotation.errors import ApplicationError
 from annotation.models import Project
-from annotation.services.errors import ApplicationError
-from annotation.services.imports import ImportRejected, prompts_import
 
 
 class Command(BaseCommand):

@@ -4,9 +4,11 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from annotation.errors import ApplicationError
 from annotation.models import Project, RoundKind, RoundStatus, TrainingRound
-from annotation.services.errors import ApplicationError
-from annotation.services.rounds import round_launch
+from annotation.rounds import runner
+from annotation.rounds.services import round_launch
+from annotation.rounds.summary import summary_items
 
 FINAL = {RoundStatus.SUCCEEDED, RoundStatus.FAILED, RoundStatus.CANCELLED}
 
@@ -40,12 +42,10 @@ class Command(BaseCommand):
         training_round = self._launch(project, str(options["kind"]), config, enqueue=not inline)
         if inline:
             # No task is sent: this process claims and runs the round, no broker or worker involved.
-            from annotation.training_runs.runner import round_execute
-
             self.stdout.write(
                 f"round {training_round.pk} {training_round.kind} running here for {project.slug}"
             )
-            round_execute(round_id=training_round.pk)
+            runner.round_execute(round_id=training_round.pk)
         else:
             self.stdout.write(f"round {training_round.pk} {training_round.kind} queued for {project.slug}")
         if options["wait"] or inline:
@@ -74,8 +74,7 @@ class Command(BaseCommand):
                 self.stderr.write("still queued after 60 s: is a gpu worker running? (make demo starts one)")
                 started = time.monotonic()
             time.sleep(2)
-        summary = training_round.metrics.get("summary", {})
-        for key, value in sorted(summary.items()):
+        for key, value in summary_items(training_round.metrics):
             self.stdout.write(f"  {key}: {value}")
         if training_round.status != RoundStatus.SUCCEEDED:
             raise CommandError(f"round {round_id} {training_round.status}: {training_round.error}")

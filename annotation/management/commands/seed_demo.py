@@ -1,15 +1,17 @@
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.urls import reverse
 
-from annotation.services.demo import (
+from annotation.data.imports import ImportRejected
+from annotation.errors import ApplicationError
+from annotation.models import Project
+from annotation.projects.demo import (
     ADMIN_PASSWORD_ENV,
     ANNOTATOR_PASSWORD_ENV,
     DEFAULT_ADMIN_PASSWORD,
     DEFAULT_ANNOTATOR_PASSWORD,
     demo_seed,
 )
-from annotation.services.errors import ApplicationError
-from annotation.services.imports import ImportRejected
+from annotation.rounds.services import project_fill_queue
 
 
 class Command(BaseCommand):
@@ -77,13 +79,9 @@ class Command(BaseCommand):
                 line += f"  ({'; '.join(notes)})"
             self.stdout.write(line.rstrip())
 
-    def _queue_generation(self, project, limit: int) -> None:  # type: ignore[no-untyped-def]
-        from annotation.models import Response
-        from annotation.tasks import training_generate_responses
-
-        if Response.objects.filter(prompt__project=project, policy_version__isnull=False).exists():
+    def _queue_generation(self, project: Project, limit: int) -> None:
+        if not project_fill_queue(project=project, limit=limit, once=True):
             return
-        training_generate_responses.delay(project.pk, limit=limit)
         self.stdout.write(
             f"queued: {project.current_policy.model_ref} writes responses for {limit} prompts on the gpu "
             "worker "

@@ -1,0 +1,101 @@
+"""Data in and out (DESIGN section 7): the prompt import, the streamed preference export and the project
+stats. Thin doors."""
+
+from django.http import StreamingHttpResponse
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from annotation.access import project_for_user
+from annotation.data import serializers as ds
+from annotation.data.exports import preference_export
+from annotation.data.imports import prompts_import
+from annotation.data.stats import project_stats
+from annotation.models import Role
+from annotation.rest import ERRORS as COMMON_ERRORS
+from annotation.rest import ErrorSerializer, parse
+
+ERRORS = {
+    400: OpenApiResponse(ErrorSerializer, description="Invalid query; `field` names it"),
+    401: OpenApiResponse(ErrorSerializer, description="Not authenticated (token or session)"),
+    403: OpenApiResponse(ErrorSerializer, description="Your role does not allow this"),
+    404: OpenApiResponse(ErrorSerializer, description="No such project, or not visible to you"),
+}
+
+
+class FormatIsAQueryParameter(DefaultContentNegotiation):
+    """`?format=` names the export format here, not a DRF renderer; errors are always JSON."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):  # type: ignore[no-untyped-def]
+        return renderers[0], renderers[0].media_type
+
+
+class ProjectExportView(APIView):
+    renderer_classes = [JSONRenderer]
+    content_negotiation_class = FormatIsAQueryParameter
+
+    @extend_schema(
+        parameters=[ds.ExportQuerySerializer],
+        responses={
+            (200, "application/x-ndjson"): OpenApiResponse(
+                ds.EXPORT_ROW,
+                description="Newline-delimited JSON, streamed: one object per line, shaped by `format` "
+                "(trl, trl-standard, hh-rlhf: one line per consensus preference pair; raw: one line per live "
+                "annotation). The schema describes one line.",
+            ),
+            **ERRORS,
+        },
+        description="Stream the project's preference data. Project admins only.",
+    )
+    def get(self, request: Request, slug: str) -> StreamingHttpResponse:
+        project, _ = project_for_user(user=request.user, slug=slug, min_role=Role.ADMIN)
+        query = ds.ExportQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        filters = {key: value for key, value in query.validated_data.items() if key != "format"}
+        stream = preference_export(project=project, fmt=query.validated_data["format"], filters=filters)
+        response = StreamingHttpResponse(stream.ndjson(), content_type="application/x-ndjson")
+        response["Content-Disposition"] = f'attachment; filename="{project.slug}-{stream.fmt}.jsonl"'
+        response["X-Accel-Buffering"] = "no"  # let a reverse proxy pass lines on as they come
+        return response
+
+
+class ProjectStatsView(APIView):
+    @extend_schema(
+        responses={200: ds.StatsSerializer, **{code: ERRORS[code] for code in (401, 403, 404)}},
+        description="Counts, throughput and agreement. Project admins and reviewers; annotators get 403. "
+        "The per-annotator section (`annotators`) is for project admins only and is left out for reviewers; "
+        "annotators appear there only as pseudonyms.",
+    )
+    def get(self, request: Request, slug: str) -> Response:
+        project, role = project_for_user(user=request.user, slug=slug, min_role=Role.REVIEWER)
+        stats = project_stats(project=project, include_annotators=role == Role.ADMIN)
+        return Response(ds.StatsSerializer(stats).data)
+
+
+class PromptImportView(APIView):
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(
+        request={"multipart/form-data": ds.ImportRequestSerializer},
+        responses={
+            201: ds.ImportResultSerializer,
+            400: OpenApiResponse(
+                ds.ImportErrorsSerializer, description="Every invalid line; nothing written"
+            ),
+            403: COMMON_ERRORS[403],
+            404: COMMON_ERRORS[404],
+        },
+    )
+    def post(self, request: Request, slug: str) -> Response:
+        project, _ = project_for_user(user=request.user, slug=slug, min_role=Role.ADMIN)
+        upload = parse(ds.ImportRequestSerializer, request.data)["file"]
+        result = prompts_import(project=project, lines=upload)
+        return Response(
+            {"created": result.created, "duplicates": result.duplicates, "comparisons": result.comparisons},
+            status=status.HTTP_201_CREATED,
+        )

@@ -1,0 +1,82 @@
+"""Preference exports: consensus records in, rows of one format out, as a lazy stream whose memory does
+not grow with the project (the API streams it, the CLI writes it, snapshots freeze it)."""
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from annotation.data.consensus import PreferenceFilters, comparison_records, consensus_of
+from annotation.data.pseudonyms import annotator_pseudonymiser
+from annotation.errors import ApplicationError
+from annotation.formats.exports import FORMATS, format_rows, ndjson_line, raw_lines
+from annotation.models import Project
+
+NDJSON_CHUNK_BYTES = 256 * 1024
+
+
+class ExportStream:
+    """Rows of `fmt` for the project, iterated once. After iteration, `row_count` and
+    `max_annotation_id` (the newest annotation that went into them) describe what was produced."""
+
+    def __init__(self, *, project: Project, fmt: str, filters: PreferenceFilters) -> None:
+        self.project = project
+        self.fmt = fmt
+        self.filters = filters
+        self.row_count = 0
+        self.max_annotation_id = 0
+
+    def _per_comparison(self, encode: bool) -> Iterator[list[Any]]:
+        raw = self.fmt == "raw"
+        pseudonym = annotator_pseudonymiser()
+        for record in comparison_records(project=self.project, filters=self.filters, full=raw):
+            if raw and encode:
+                rows: list[Any] = list(raw_lines(record, pseudonym))
+            else:
+                consensus = None if raw else consensus_of(record)
+                rows = list(
+                    format_rows(
+                        self.fmt,
+                        record,
+                        consensus,
+                        min_agreement=self.filters.min_agreement,
+                        pseudonym=pseudonym,
+                    )
+                )
+                if encode:
+                    rows = [ndjson_line(row) for row in rows]
+            if rows:
+                self.row_count += len(rows)
+                newest = max(annotation.id for annotation in record.annotations)
+                self.max_annotation_id = max(self.max_annotation_id, newest)
+                yield rows
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for rows in self._per_comparison(encode=False):
+            yield from rows
+
+    def ndjson(self, chunk_bytes: int = NDJSON_CHUNK_BYTES) -> Iterator[bytes]:
+        """The rows as NDJSON, in chunks of about chunk_bytes (few, large writes stream fastest)."""
+        buffer: list[bytes] = []
+        size = 0
+        for lines in self._per_comparison(encode=True):
+            buffer.extend(lines)
+            size += sum(map(len, lines))
+            if size >= chunk_bytes:
+                yield b"".join(buffer)
+                buffer, size = [], 0
+        if buffer:
+            yield b"".join(buffer)
+
+
+def preference_export(
+    *, project: Project, fmt: str, filters: Mapping[str, Any] | None = None
+) -> ExportStream:
+    """Validate the format and filters now (so bad input fails before any byte is sent) and return the
+    lazy stream of rows. Raises ApplicationError naming the bad field."""
+    if fmt not in FORMATS:
+        raise ApplicationError(f"must be one of {', '.join(FORMATS)}", field="format")
+    parsed = PreferenceFilters.from_dict(filters)
+    if fmt == "raw" and parsed.min_agreement is not None:
+        raise ApplicationError(
+            "applies to preference pairs; the raw format has one row per annotation", field="min_agreement"
+        )
+    return ExportStream(project=project, fmt=fmt, filters=parsed)

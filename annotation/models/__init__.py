@@ -1,0 +1,50 @@
+"""Prefer's nouns (DESIGN section 4), one module per group. Fields, constraints and trivial properties only:
+writes live in the services, reads in the selectors of each domain package. Everything is re-exported here,
+so `annotation.models.Project` keeps working (app label `annotation`, tables unchanged)."""
+
+from annotation.models.projects import Membership, Project, Role, default_rating_axes
+from annotation.models.prompts import Prompt, Response, Split
+from annotation.models.queue import (
+    Annotation,
+    Assignment,
+    AssignmentState,
+    Comparison,
+    ComparisonItem,
+    ComparisonStatus,
+    Strength,
+)
+from annotation.models.rounds import (
+    ACTIVE_ROUND_STATUSES,
+    DatasetSnapshot,
+    PolicyVersion,
+    RewardModelVersion,
+    RoundKind,
+    RoundStage,
+    RoundStatus,
+    TrainingRound,
+)
+
+__all__ = [
+    "ACTIVE_ROUND_STATUSES",
+    "Annotation",
+    "Assignment",
+    "AssignmentState",
+    "Comparison",
+    "ComparisonItem",
+    "ComparisonStatus",
+    "DatasetSnapshot",
+    "Membership",
+    "PolicyVersion",
+    "Project",
+    "Prompt",
+    "Response",
+    "RewardModelVersion",
+    "Role",
+    "RoundKind",
+    "RoundStage",
+    "RoundStatus",
+    "Split",
+    "Strength",
+    "TrainingRound",
+    "default_rating_axes",
+]

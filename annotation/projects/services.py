@@ -1,0 +1,164 @@
+"""Users, projects and memberships."""
+
+import re
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.db.models import Case, F, Value, When
+from django.db.models.functions import Coalesce, Greatest, Now
+
+from annotation.errors import ApplicationError, Conflict, NotFound
+from annotation.models import Comparison, ComparisonStatus, Membership, PolicyVersion, Project, Role
+
+User = get_user_model()
+
+DEFAULT_POLICY = "smollm2-135m-instruct"
+AXIS_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+SLUG_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+EDITABLE_FIELDS = {
+    "name",
+    "guidelines",
+    "overlap",
+    "rating_axes",
+    "lease_seconds",
+    "gold_rate",
+    "generation_defaults",
+    "auto_round_enabled",
+    "auto_round_min_new_preferences",
+}
+
+
+def _validate_axes(axes: list[str]) -> list[str]:
+    if not isinstance(axes, list) or len(axes) > 10:
+        raise ApplicationError("must be a list of at most 10 axis names", field="rating_axes")
+    cleaned = [str(axis).strip().lower() for axis in axes if str(axis).strip()]
+    for axis in cleaned:
+        if not AXIS_RE.match(axis):
+            raise ApplicationError(
+                f"axis {axis!r} must be lowercase letters, digits or _ (at most 32)", field="rating_axes"
+            )
+    if len(set(cleaned)) != len(cleaned):
+        raise ApplicationError("axis names must be unique", field="rating_axes")
+    return cleaned
+
+
+def user_create(*, username: str, password: str, is_admin: bool = False, email: str = "") -> AbstractBaseUser:
+    """Create a user (an admin is a Django superuser who may create projects)."""
+    username = username.strip()
+    if not username:
+        raise ApplicationError("must not be empty", field="username")
+    if not password:
+        raise ApplicationError("must not be empty", field="password")
+    if User.objects.filter(username=username).exists():
+        raise Conflict(f"user {username!r} already exists", field="username")
+    if is_admin:
+        return User.objects.create_superuser(username=username, email=email, password=password)
+    return User.objects.create_user(username=username, email=email, password=password)
+
+
+@transaction.atomic
+def project_create(
+    *,
+    slug: str,
+    name: str,
+    created_by: AbstractBaseUser | None = None,
+    responses_per_task: int = 2,
+    overlap: int = 1,
+    rating_axes: list[str] | None = None,
+    guidelines: str = "",
+    policy: str = DEFAULT_POLICY,
+    lease_seconds: int = 600,
+) -> Project:
+    """Create a project, its first PolicyVersion, and make its creator an admin member."""
+    if not SLUG_RE.fullmatch(slug):
+        raise ApplicationError(
+            "must be 1-64 lowercase letters, digits, '-' or '_', starting with a letter or digit",
+            field="slug",
+        )
+    if not 2 <= responses_per_task <= 6:
+        raise ApplicationError("must be between 2 and 6", field="responses_per_task")
+    if overlap < 1 or overlap > 50:
+        raise ApplicationError("must be between 1 and 50", field="overlap")
+    if lease_seconds < 30:
+        raise ApplicationError("must be at least 30", field="lease_seconds")
+    axes = _validate_axes(
+        rating_axes if rating_axes is not None else ["helpfulness", "harmlessness", "honesty"]
+    )
+    if not policy.strip():
+        raise ApplicationError("must not be empty", field="policy")
+    try:
+        with transaction.atomic():
+            project = Project.objects.create(
+                slug=slug,
+                name=name,
+                guidelines=guidelines,
+                responses_per_task=responses_per_task,
+                overlap=overlap,
+                rating_axes=axes,
+                lease_seconds=lease_seconds,
+                created_by=created_by,
+            )
+    except IntegrityError as exc:
+        raise Conflict(f"a project with slug {slug!r} already exists", field="slug") from exc
+    policy_version = PolicyVersion.objects.create(project=project, version=1, model_ref=policy.strip())
+    project.current_policy = policy_version
+    project.save(update_fields=["current_policy"])
+    if created_by is not None:
+        Membership.objects.create(project=project, user=created_by, role=Role.ADMIN)
+    return project
+
+
+@transaction.atomic
+def project_update(*, project: Project, **changes: object) -> Project:
+    """Change a project's editable settings (responses_per_task is fixed once comparisons exist)."""
+    unknown = set(changes) - EDITABLE_FIELDS
+    if unknown:
+        raise ApplicationError("cannot be changed", field=sorted(unknown)[0])
+    if "rating_axes" in changes:
+        changes["rating_axes"] = _validate_axes(changes["rating_axes"])  # type: ignore[arg-type]
+    if "overlap" in changes and not 1 <= int(changes["overlap"]) <= 50:  # type: ignore[call-overload]
+        raise ApplicationError("must be between 1 and 50", field="overlap")
+    if "lease_seconds" in changes and int(changes["lease_seconds"]) < 30:  # type: ignore[call-overload]
+        raise ApplicationError("must be at least 30", field="lease_seconds")
+    if "gold_rate" in changes and not 0 <= float(changes["gold_rate"]) <= 1:  # type: ignore[arg-type]
+        raise ApplicationError("must be between 0 and 1", field="gold_rate")
+    for key, value in changes.items():
+        setattr(project, key, value)
+    project.save(update_fields=[*changes.keys(), "updated_at"])
+    if "overlap" in changes:
+        _comparisons_follow_overlap(project=project)
+    return project
+
+
+def _comparisons_follow_overlap(*, project: Project) -> None:
+    """A new overlap applies to the project's ordinary comparisons: more wanted reopens completed ones,
+    fewer closes those that already have enough (what was received is never taken back)."""
+    Comparison.objects.filter(project=project, is_gold=False).update(
+        annotations_wanted=Greatest(Value(project.overlap), F("annotations_received")),
+        status=Case(
+            When(annotations_received__gte=project.overlap, then=Value(ComparisonStatus.COMPLETE)),
+            default=Value(ComparisonStatus.OPEN),
+        ),
+        completed_at=Case(
+            When(annotations_received__gte=project.overlap, then=Coalesce(F("completed_at"), Now())),
+            default=None,
+        ),
+    )
+
+
+@transaction.atomic
+def membership_set(*, project: Project, username: str, role: str) -> Membership:
+    """Add a user to a project with a role, or change the role of an existing member."""
+    if role not in Role.values:
+        raise ApplicationError(f"must be one of {', '.join(Role.values)}", field="role")
+    user = User.objects.filter(username=username).first()
+    if user is None:
+        raise NotFound(f"no user {username!r}", field="username")
+    membership, created = Membership.objects.get_or_create(
+        project=project, user=user, defaults={"role": role}
+    )
+    if not created and membership.role != role:
+        membership.role = role
+        membership.save(update_fields=["role"])
+    return membership

@@ -1,0 +1,58 @@
+"""Input and output shapes of the annotator's endpoints (next task, submit, skip, heartbeat). Types only:
+the rules live in the services."""
+
+from rest_framework import serializers
+
+
+class MessageSerializer(serializers.Serializer):
+    role = serializers.ChoiceField(choices=["system", "user", "assistant"])
+    content = serializers.CharField()
+    html = serializers.CharField(help_text="Sanitised rendering of the markdown content")
+
+
+class TaskResponseSerializer(serializers.Serializer):
+    id = serializers.CharField(help_text="Opaque response id, used in ranking and ratings")
+    text = serializers.CharField()
+    html = serializers.CharField(help_text="Sanitised rendering of the markdown text")
+
+
+class TaskPromptSerializer(serializers.Serializer):
+    messages = MessageSerializer(many=True)
+
+
+class TaskSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=["pairwise", "ranking"])
+    prompt = TaskPromptSerializer()
+    responses = TaskResponseSerializer(many=True)
+    rating_axes = serializers.ListField(child=serializers.CharField())
+    rating_scale_max = serializers.IntegerField()
+    lease_expires_at = serializers.DateTimeField()
+    done = serializers.IntegerField(help_text="Annotations this user has submitted in the project")
+
+
+class AnnotationRequestSerializer(serializers.Serializer):
+    """Types only: the rules (every response ranked once, known axes, ...) are checked by the service so
+    that each error names its field the same way for every client."""
+
+    ranking = serializers.JSONField(required=False, help_text="[[best_id], [next_id]]; [[a, b]] is a tie")
+    strength = serializers.CharField(required=False, allow_blank=True, default="")
+    all_bad = serializers.JSONField(required=False, default=False)
+    ratings = serializers.JSONField(required=False, default=dict)
+    rationale = serializers.CharField(required=False, allow_blank=True, default="", trim_whitespace=False)
+    time_spent_ms = serializers.JSONField(required=False, default=0)
+    client_token = serializers.CharField(max_length=64)
+
+
+class AnnotationResultSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    next = TaskSerializer(required=False, allow_null=True)
+
+
+class SkipRequestSerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
+
+
+class LeaseSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    lease_expires_at = serializers.DateTimeField()

@@ -1,0 +1,57 @@
+"""What every domain's REST endpoints share: the error body (every 4xx says what was wrong and, for bad
+input, names the field), its schema, and the input-parsing step of a thin door."""
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import exceptions, serializers
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from annotation.errors import ApplicationError
+
+
+def _first_error(detail: Any, path: str = "") -> tuple[str, str]:
+    if isinstance(detail, dict) and detail:
+        key, value = next(iter(detail.items()))
+        return _first_error(value, f"{path}.{key}" if path else str(key))
+    if isinstance(detail, list) and detail:
+        return _first_error(detail[0], path)
+    return path or "non_field_errors", str(detail)
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, ApplicationError):
+        body: dict[str, Any] = {"detail": exc.message, "code": exc.code}
+        if exc.field:
+            body["field"] = exc.field
+        body.update(exc.extra)
+        return Response(body, status=exc.status)
+    if isinstance(exc, exceptions.ValidationError):
+        field, message = _first_error(exc.detail)
+        return Response(
+            {"detail": f"{field}: {message}", "code": "invalid", "field": field, "errors": exc.detail},
+            status=400,
+        )
+    return drf_exception_handler(exc, context)
+
+
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    code = serializers.CharField(required=False)
+    field = serializers.CharField(required=False)
+
+
+def parse(serializer_class: type, data: Any) -> dict[str, Any]:
+    """The validated input of a request body or query (a 400 naming the field otherwise)."""
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+# The error responses most endpoints document (their schema entries).
+ERRORS = {
+    400: OpenApiResponse(ErrorSerializer, description="Invalid input; `field` names the problem"),
+    403: OpenApiResponse(ErrorSerializer, description="Your role does not allow this"),
+    404: OpenApiResponse(ErrorSerializer, description="No such object, or not visible to you"),
+}
