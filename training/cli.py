@@ -193,11 +193,10 @@ def _should_stop() -> bool:
 
 def _run_generate(args: argparse.Namespace) -> dict[str, Any]:
     from training.checkpoints import data_hash
-    from training.rows import prompt_messages, read_jsonl, write_jsonl
+    from training.rows import read_prompts, write_jsonl
 
     config = _config(GenerationConfig, args)
-    rows = read_jsonl(args.input)
-    conversations = [prompt_messages(row) for row in rows]
+    rows, conversations = read_prompts(args.input)
     _quiet_libraries()
     from training.generation import generate
 
@@ -266,10 +265,10 @@ def _run_reward(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _run_ppo(args: argparse.Namespace) -> dict[str, Any]:
-    from training.rows import demonstration_messages, prompt_messages, read_jsonl
+    from training.rows import demonstration_messages, read_jsonl, read_prompts
 
     config = _config(PPOConfig, args)
-    prompts = [prompt_messages(row) for row in read_jsonl(args.prompts)]
+    _, prompts = read_prompts(args.prompts)
     ptx = None
     if args.ptx:
         ptx = [demonstration_messages(row) for row in read_jsonl(args.ptx)]

@@ -29,6 +29,7 @@ __all__ = [
     "preference_pairs",
     "prompt_messages",
     "read_jsonl",
+    "read_prompts",
     "write_jsonl",
 ]
 
@@ -105,6 +106,25 @@ def prompt_messages(row: dict[str, Any]) -> Conversation:
     if parsed is None:
         raise errors[0]
     return parsed.messages
+
+
+def read_prompts(path: Path | str) -> tuple[list[dict[str, Any]], list[Conversation]]:
+    """A prompts file in the import format: its rows and their conversations, every line checked by the
+    import's rules, duplicate ids included.
+
+    Raises:
+        `RowError`: the first problem, as the import reports it (`line N: field: message`).
+    """
+    rows = read_jsonl(path)
+    conversations = [prompt_messages(row) for row in rows]
+    first_line: dict[str, int] = {}
+    for row in rows:
+        key = str(row["id"]).strip()
+        if key in first_line:
+            message = f"duplicate id {key!r} (first seen on line {first_line[key]})"
+            raise RowError(row["_line"], "id", message, source=str(path))
+        first_line[key] = row["_line"]
+    return rows, conversations
 
 
 def _side(value: Any, row: dict[str, Any], field: str) -> Conversation:

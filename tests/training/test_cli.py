@@ -297,3 +297,19 @@ def test_flags_override_the_config_and_leave_the_rest(tmp_path):
     config = _config(PPOConfig, args)
     assert (config.steps, config.kl_coef, config.lora, config.prompts_per_step) == (7, 0.3, False, 4)
     assert config.mini_batch_size == PPOConfig().mini_batch_size
+
+
+def test_prompt_files_are_checked_like_the_import_duplicate_ids_included(tmp_path):
+    import pytest
+
+    from training.rows import RowError, read_prompts
+
+    path = tmp_path / "p.jsonl"
+    path.write_text(
+        '{"id": "a", "prompt": "hi"}\n{"id": "b", "prompt": "yo"}\n{"id": "a", "prompt": "again"}\n'
+    )
+    with pytest.raises(RowError, match=r"line 3: id: duplicate id 'a' \(first seen on line 1\)"):
+        read_prompts(path)
+    path.write_text('{"id": "a", "prompt": "hi"}\n{"id": "b", "prompt": "yo"}\n')
+    rows, conversations = read_prompts(path)
+    assert [r["id"] for r in rows] == ["a", "b"] and conversations[1] == [{"role": "user", "content": "yo"}]
