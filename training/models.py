@@ -38,6 +38,7 @@ from transformers import (
 )
 
 from training.checkpoints import atomic_directory, is_complete, write_manifest
+from training.wide import WideHead, attach_wide_head
 
 logger = logging.getLogger(__name__)
 
@@ -307,6 +308,8 @@ def load_reward_model(
     _sync_special_ids(model, tokenizer)
     model.to(device or pick_device())
     model.eval()
+    if isinstance(path, Path):
+        attach_wide_head(model, WideHead.load(path))
     return model, tokenizer
 
 

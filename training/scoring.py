@@ -16,6 +16,12 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from training.models import max_model_length
 from training.rows import Conversation
+from training.wide import wide_head_of
+
+
+def response_text(conversation: Conversation) -> str:
+    """The judged response: the conversation's last message."""
+    return conversation[-1]["content"] if conversation else ""
 
 
 def encode_conversation(
@@ -87,7 +93,8 @@ def score_with_model(
     batch_size: int = 32,
     max_length: int = 512,
 ) -> list[float]:
-    """Scores conversations (prompt + response messages) with a loaded reward model.
+    """Scores conversations (prompt + response messages) with a loaded reward model: the transformer's
+    score plus its wide half's, when it has one.
 
     Returns:
         One float per conversation, in order.
@@ -104,7 +111,35 @@ def score_with_model(
         for i, value in zip(chunk, values.tolist(), strict=True):
             scores[i] = value
     model.train(was_training)
+    wide = wide_head_of(model)
+    if wide is not None:
+        scores = [
+            s + w for s, w in zip(scores, wide.score([response_text(c) for c in conversations]), strict=True)
+        ]
     return scores
+
+
+def score_pairs(
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    pairs: list[dict[str, Any]],
+    *,
+    batch_size: int = 64,
+    max_length: int = 512,
+) -> tuple[list[float], list[float]]:
+    """The scores of each normalised pair's chosen and rejected sides."""
+    sides = []
+    for side in ("chosen", "rejected"):
+        conversations = [p["prompt"] + p[side] for p in pairs]
+        sides.append(
+            score_with_model(model, tokenizer, conversations, batch_size=batch_size, max_length=max_length)
+        )
+    return sides[0], sides[1]
+
+
+def pair_correctness(chosen: list[float], rejected: list[float]) -> list[float]:
+    """1 where the chosen side scores higher, 0.5 on a tie, else 0."""
+    return [1.0 if c > r else 0.5 if c == r else 0.0 for c, r in zip(chosen, rejected, strict=True)]
 
 
 @torch.no_grad()
@@ -119,21 +154,8 @@ def evaluate_pairs_with_model(
     """Pairwise accuracy (ties count half), mean Bradley-Terry loss and mean score gap on normalised pairs."""
     if not pairs:
         return {"accuracy": float("nan"), "loss": float("nan"), "margin": float("nan"), "pairs": 0}
-    chosen = score_with_model(
-        model,
-        tokenizer,
-        [p["prompt"] + p["chosen"] for p in pairs],
-        batch_size=batch_size,
-        max_length=max_length,
-    )
-    rejected = score_with_model(
-        model,
-        tokenizer,
-        [p["prompt"] + p["rejected"] for p in pairs],
-        batch_size=batch_size,
-        max_length=max_length,
-    )
+    chosen, rejected = score_pairs(model, tokenizer, pairs, batch_size=batch_size, max_length=max_length)
     c, r = torch.tensor(chosen), torch.tensor(rejected)
-    accuracy = ((c > r).float() + 0.5 * (c == r).float()).mean().item()
+    accuracy = sum(pair_correctness(chosen, rejected)) / len(pairs)
     loss = bradley_terry_loss(c, r).mean().item()
     return {"accuracy": accuracy, "loss": loss, "margin": (c - r).mean().item(), "pairs": len(pairs)}

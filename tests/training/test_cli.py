@@ -274,9 +274,10 @@ def test_every_config_field_is_a_flag_with_the_fields_help_and_default():
         defaults = cls()
         for field in dataclasses.fields(cls):
             action = actions[field.name]
-            assert action.option_strings == ["--" + field.name.replace("_", "-")] or field.name in (
-                "lora", "normalize_reward", "whiten_advantages", "use_margin", "length_grouping"
-            ), action.option_strings  # fmt: skip
+            flag = "--" + field.name.replace("_", "-")
+            boolean = str(field.type) == "bool"
+            expected = [flag, "--no-" + flag[2:]] if boolean else [flag]
+            assert action.option_strings == expected, action.option_strings
             assert field.metadata["help"] and field.metadata["help"].replace("%", "%%") in action.help
             default = getattr(defaults, field.name)
             assert f"(default: {'null' if default is None else default})" in action.help

@@ -27,6 +27,7 @@ TINY = dict(
     min_steps=0,
     eval_every=0,
     head_learning_rate=None,
+    wide=False,
 )
 
 
@@ -215,6 +216,7 @@ def test_a_few_dozen_pairs_teach_a_length_rule_within_the_minimum_steps(models_d
         head_learning_rate=3e-3,
         max_length=128,
         eval_every=0,
+        wide=False,
     )
     one_epoch = train_reward_model(
         RewardConfig(**common, min_steps=0), train, held_out, tmp_path / "a", models_dir=models_dir
@@ -278,3 +280,40 @@ def test_the_new_score_head_has_its_own_learning_rate(models_dir):
     assert body["lr"] == 1e-5 and head["lr"] == 1e-3
     assert [p.shape for p in head["params"]] == [model.score.weight.shape]
     assert len(body["params"]) == len(list(model.parameters())) - 1
+
+
+def test_the_wide_half_learns_surface_rules_without_any_transformer_step(models_dir, tmp_path):
+    """Length and list structure from three dozen pairs, with zero optimizer steps of the transformer: the
+    wide half alone (and it is saved with the model and used by every scorer)."""
+    train, held_out = length_rows(36, seed=2), length_rows(60, seed=3, prompt_offset=1000)
+    metrics = train_reward_model(
+        RewardConfig(model="tiny-reward-model", max_steps=0, eval_every=0),
+        train,
+        held_out,
+        tmp_path / "rm",
+        models_dir=models_dir,
+    )
+    assert metrics["steps"] == 0 and metrics["wide"] and metrics["eval_accuracy"] >= 0.95, metrics
+    assert (tmp_path / "rm" / "prefer_wide_head.safetensors").exists()
+    assert pairwise_accuracy(tmp_path / "rm", held_out, models_dir=models_dir)["accuracy"] == pytest.approx(
+        metrics["eval_accuracy"]
+    )
+    lists = [
+        {
+            "prompt": [{"role": "user", "content": f"how do I do task {i}?"}],
+            "chosen": [
+                {"role": "assistant", "content": f"Do this:\n1. open it\n2. fix part {i}\n3. close it"}
+            ],
+            "rejected": [{"role": "assistant", "content": f"Open it, fix part {i} and then close it again."}],
+        }
+        for i in range(30)
+    ]
+    train_reward_model(
+        RewardConfig(model="tiny-reward-model", max_steps=0, eval_every=0),
+        lists[:20],
+        None,
+        tmp_path / "lists",
+        models_dir=models_dir,
+    )
+    assert pairwise_accuracy(tmp_path / "lists", lists[20:], models_dir=models_dir)["accuracy"] == 1.0
+

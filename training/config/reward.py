@@ -79,6 +79,15 @@ class RewardConfig(_ConfigBase):
     length_grouping: bool = option(
         True, "batch pairs of similar length together (less padding, same gradient in expectation)"
     )
+    wide: bool = option(
+        True,
+        "fit the wide half first: a linear model over the response's hashed unigrams, bigrams and line "
+        "starts and its shape (length, lines, a finished sentence); the transformer then learns the rest "
+        "(see training.wide)",
+    )
+    wide_features: int = option(8192, "hashed n-gram buckets of the wide half")
+    wide_ngram_l2: float = option(0.03, "L2 penalty on the wide half's n-gram weights")
+    wide_shape_l2: float = option(0.001, "L2 penalty on the wide half's shape weights")
     seed: int = option(0, "shuffling and head initialisation seed")
 
     @classmethod
@@ -87,7 +96,11 @@ class RewardConfig(_ConfigBase):
 
     def validate(self) -> None:
         super().validate()
-        self._require_positive("epochs", "batch_size", "eval_batch_size", "learning_rate", "max_length")
+        self._require_positive(
+            "epochs", "batch_size", "eval_batch_size", "learning_rate", "max_length", "wide_features"
+        )
+        if self.wide_ngram_l2 < 0 or self.wide_shape_l2 < 0:
+            raise ConfigError("RewardConfig.wide_ngram_l2 and wide_shape_l2: must be >= 0")
         if self.head_learning_rate is not None and self.head_learning_rate <= 0:
             raise ConfigError("RewardConfig.head_learning_rate: must be > 0 or null")
         if self.min_steps < 0 or self.eval_every < 0 or self.early_stopping_patience < 1:
