@@ -35,6 +35,7 @@ api_urlpatterns = [
     path("tasks/<int:task_id>/skip/", queue_api.TaskSkipView.as_view(), name="api-skip"),
     path("tasks/<int:task_id>/heartbeat/", queue_api.TaskHeartbeatView.as_view(), name="api-heartbeat"),
     path("projects/<slug:slug>/rounds/", rounds_api.RoundListView.as_view(), name="api-rounds"),
+    path("projects/<slug:slug>/policies/", rounds_api.PolicyListView.as_view(), name="api-policies"),
     path("rounds/<int:round_id>/", rounds_api.RoundDetailView.as_view(), name="api-round"),
     path("rounds/<int:round_id>/cancel/", rounds_api.RoundCancelView.as_view(), name="api-round-cancel"),
     # Data out: exports and stats.

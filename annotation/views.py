@@ -13,6 +13,7 @@ from annotation.models import Role
 from annotation.projects.selectors import project_overview
 from annotation.rendering import render_markdown
 from annotation.rounds.charts import rounds_panel
+from annotation.rounds.leaderboard import project_policies
 
 
 def project_or_404(request: HttpRequest, slug: str, min_role: str = Role.ANNOTATOR):  # type: ignore[no-untyped-def]
@@ -57,5 +58,6 @@ def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
             "overview": project_overview(project=project),
             "panel": rounds_panel(project=project),
             "stats": project_stats(project=project, include_usernames=True),
+            "policies": project_policies(project=project),
         },
     )

@@ -102,9 +102,9 @@ def broker_queue(name: str) -> list[dict]:
     return [json.loads(raw) for raw in redis.Redis.from_url(test_broker_url()).lrange(name, 0, -1)]
 
 
-def stage_context(project, config, progress=None, should_stop=None) -> StageContext:
+def stage_context(project, config, progress=None, should_stop=None, kind="ppo") -> StageContext:
     """A launched round of `config`, claimed by this process, and the context its stages run with."""
-    training_round = round_launch(project=project, config=config)
+    training_round = round_launch(project=project, config=config, kind=kind)
     token = round_claim(round_id=training_round.pk)
     return StageContext(
         round_id=training_round.pk,

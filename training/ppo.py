@@ -119,6 +119,7 @@ def _learner(config: PPOConfig, policy: PreTrainedModel, critic: nn.Module) -> _
             lora_dropout=config.lora_dropout,
             target_modules="all-linear",
             task_type="CAUSAL_LM",
+            layers_to_transform=top_layers(policy, config.lora_layers),
         )
         policy = cast(PreTrainedModel, get_peft_model(policy, lora))  # forwards the model's API
         disable_dropout(policy)  # LoRA's own dropout would make the first ratio differ from 1
@@ -136,6 +137,14 @@ def _learner(config: PPOConfig, policy: PreTrainedModel, critic: nn.Module) -> _
         actor_optimizer=adamw(actor_params, lr=config.learning_rate),
         critic_optimizer=adamw(critic_params, lr=config.critic_learning_rate),
     )
+
+
+def top_layers(model: nn.Module, count: int | None) -> list[int] | None:
+    """Indices of the model's top `count` transformer layers (None: every layer, peft's default)."""
+    if count is None:
+        return None
+    total = int(model.config.get_text_config().num_hidden_layers)  # type: ignore[union-attr, operator]
+    return list(range(max(0, total - count), total))
 
 
 def gae_lambda(config: PPOConfig, critic_source: str) -> float:

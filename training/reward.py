@@ -43,7 +43,9 @@ from training.scoring import (
     bradley_terry_loss,
     evaluate_pairs_with_model,
     forward_scores,
+    pair_correctness,
     response_text,
+    score_pairs,
     score_with_model,
 )
 from training.wide import WideHead, attach_wide_head, fit_wide_head, wide_head_of
@@ -69,6 +71,16 @@ def score(
     """
     model, tokenizer = load_reward_model(model_ref, models_dir=models_dir)
     return score_with_model(model, tokenizer, conversations, batch_size=batch_size, max_length=max_length)
+
+
+def pairwise_correct(
+    model_ref: str | Path, rows: list[dict[str, Any]], *, models_dir: Path | str, batch_size: int = 64
+) -> list[float]:
+    """Per preference row (`trl` format): 1 when the reward model scores the chosen side higher, 0.5 on a
+    tie, else 0 (what `training.acceptance` tests)."""
+    model, tokenizer = load_reward_model(model_ref, models_dir=models_dir)
+    chosen, rejected = score_pairs(model, tokenizer, list(preference_pairs(rows)), batch_size=batch_size)
+    return pair_correctness(chosen, rejected)
 
 
 def pairwise_accuracy(

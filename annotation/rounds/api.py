@@ -1,4 +1,5 @@
-"""REST endpoints for training rounds (DESIGN section 7): launch, watch, cancel. Project admins only."""
+"""REST endpoints for training rounds (DESIGN section 7): launch, watch, cancel, and the policy versions with
+their human and reward-model win rates. Project admins only."""
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -9,6 +10,7 @@ from rest_framework.views import APIView
 from annotation.access import project_for_user
 from annotation.models import Role, RoundKind, TrainingRound
 from annotation.rest import ErrorSerializer
+from annotation.rounds.leaderboard import project_policies
 from annotation.rounds.selectors import round_for_user
 from annotation.rounds.services import round_cancel, round_launch
 
@@ -97,3 +99,47 @@ class RoundCancelView(APIView):
     def post(self, request: Request, round_id: int) -> Response:
         training_round = round_cancel(training_round=round_for_user(user=request.user, round_id=round_id))
         return Response(RoundSerializer(training_round).data)
+
+
+class HeadToHeadSerializer(serializers.Serializer):
+    wins = serializers.IntegerField()
+    losses = serializers.IntegerField()
+    ties = serializers.IntegerField()
+    rate = serializers.FloatField(allow_null=True)
+    ci_low = serializers.FloatField(allow_null=True)
+    ci_high = serializers.FloatField(allow_null=True)
+
+
+class PolicyVersionSerializer(serializers.Serializer):
+    version = serializers.IntegerField()
+    parent = serializers.IntegerField(allow_null=True)
+    round = serializers.IntegerField(allow_null=True)
+    kind = serializers.CharField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    rm_win_rate = serializers.FloatField(allow_null=True, help_text="Reward-model-judged, eval prompts")
+    rm_ci_low = serializers.FloatField(allow_null=True)
+    rm_ci_high = serializers.FloatField(allow_null=True)
+    kl_to_parent = serializers.FloatField(allow_null=True)
+    human = HeadToHeadSerializer(allow_null=True, help_text="Annotators' votes over the parent (Wilson 95%)")
+    is_current = serializers.BooleanField()
+
+
+class StandingSerializer(serializers.Serializer):
+    version = serializers.IntegerField()
+    score = serializers.FloatField(help_text="Bradley-Terry log-strength, centred on the versions' mean")
+    ci_low = serializers.FloatField()
+    ci_high = serializers.FloatField()
+    comparisons = serializers.IntegerField()
+
+
+class PoliciesSerializer(serializers.Serializer):
+    versions = PolicyVersionSerializer(many=True)
+    leaderboard = StandingSerializer(many=True)
+    games = serializers.IntegerField(help_text="Annotated response pairs between two policy versions")
+
+
+class PolicyListView(APIView):
+    @extend_schema(responses={200: PoliciesSerializer, **ERRORS})
+    def get(self, request: Request, slug: str) -> Response:
+        project, _ = project_for_user(user=request.user, slug=slug, min_role=Role.ADMIN)
+        return Response(PoliciesSerializer(project_policies(project=project)).data)

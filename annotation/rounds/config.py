@@ -15,6 +15,7 @@ SMOKE: dict[str, Any] = {
     "generation": {"preset": "smoke", "per_prompt": 1},
     "prompts_per_round": 4,
     "eval_prompts": 2,
+    "eval_samples": 1,
     "generate_prompts": 4,
     "min_pairs": 2,
     # A pipeline check: the new policy goes on to the generate stage whatever its (recorded) win rate,
@@ -37,6 +38,7 @@ class RoundConfig:
     generation: GenerationConfig fields for the generate stage and the win-rate check.
     prompts_per_round: train prompts the PPO stage samples from.
     eval_prompts: eval prompts for the acceptance checks (win rate, KL).
+    eval_samples: responses each policy writes per eval prompt (paired by position, same seed).
     generate_prompts: fresh prompts that get new comparisons in the generate stage.
     kl_budget: the largest KL(new || previous policy) per response, in nats, that is accepted.
     min_win_rate: the reward-model-judged win rate against the previous policy a new policy must beat.
@@ -50,8 +52,9 @@ class RoundConfig:
     ppo: dict[str, Any] = field(default_factory=dict)
     dpo: dict[str, Any] = field(default_factory=dict)
     generation: dict[str, Any] = field(default_factory=dict)
-    prompts_per_round: int = 64
-    eval_prompts: int = 16
+    prompts_per_round: int = 256
+    eval_prompts: int = 32
+    eval_samples: int = 2
     generate_prompts: int = 32
     kl_budget: float = 8.0
     min_win_rate: float = 0.5
@@ -76,7 +79,7 @@ class RoundConfig:
         return config
 
     def validate(self) -> None:
-        for name in ("prompts_per_round", "eval_prompts", "generate_prompts", "min_pairs"):
+        for name in ("prompts_per_round", "eval_prompts", "eval_samples", "generate_prompts", "min_pairs"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"{name}: must be a positive integer, got {value!r}")
@@ -98,17 +101,30 @@ class RoundConfig:
         return RewardConfig.from_dict(self.reward)
 
     def ppo_config(self) -> PPOConfig:
-        config = PPOConfig.from_dict(self.ppo if "preset" in self.ppo else {**ROUND_PPO_DEFAULTS, **self.ppo})
-        if "steps" not in self.ppo and "preset" not in self.ppo:
-            # One pass over the round's prompts unless the admin asked for a number of steps.
-            config.steps = max(1, -(-self.prompts_per_round // config.prompts_per_step))
-        return config
+        """The policy stage's PPO settings: the admin's `ppo` section over ROUND_PPO_DEFAULTS, sampling at
+        the round's generation temperature, top-p and length unless the section names its own (one
+        temperature for training, evaluation and serving: a policy trained at one temperature and judged
+        or served at another is not the policy that was trained)."""
+        if "preset" in self.ppo:
+            return PPOConfig.from_dict(self.ppo)
+        generation = self.generation_config()
+        shared = {
+            "temperature": generation.temperature or 1.0,
+            "top_p": generation.top_p,
+            "max_new_tokens": generation.max_new_tokens,
+        }
+        return PPOConfig.from_dict({**ROUND_PPO_DEFAULTS, **shared, **self.ppo})
 
     def dpo_config(self) -> DPOConfig:
         return DPOConfig.from_dict(self.dpo)
 
     def generation_config(self) -> GenerationConfig:
         return GenerationConfig.from_dict(self.generation)
+
+    def evaluation_config(self) -> GenerationConfig:
+        """Sampling for the acceptance checks: the round's generation settings, `eval_samples` per prompt,
+        a fixed seed (both policies draw the same random numbers: an unchanged policy writes the same)."""
+        return dataclasses.replace(self.generation_config(), per_prompt=self.eval_samples, seed=1234)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -48,6 +48,12 @@ class RewardModelRecord:
     rm_previous_eval_accuracy: float | None
     rm_eval_is_train: bool
     rm_rejected_because: str = ""  # left out of the JSON when empty
+    rm_eval_pairs: int | None = None
+    rm_eval_ci_low: float | None = None
+    rm_eval_ci_high: float | None = None
+    rm_better_than_chance: bool | None = None  # a one-sided test at 5% on the held-out pairs
+    rm_worse_p_value: float | None = None  # new vs previous accepted, paired on the same pairs
+    rm_judge_version: int | None = None  # the reward model the rest of the round uses (None: none can judge)
 
 
 @dataclass(frozen=True)
@@ -56,12 +62,24 @@ class PolicyVerdict:
 
     policy_accepted: bool
     policy_kl_to_previous: float
-    policy_win_rate: float
+    policy_win_rate: float | None  # None when no reward model could judge (a DPO round without one)
     policy_reward_new: float | None
     policy_reward_previous: float | None
     policy_artifact: str
     policy_rejected_because: str = ""  # left out of the JSON when empty
     policy_version: int | None = None  # left out of the JSON when None
+    policy_kl_per_token: float | None = None
+    policy_kl_budget: float | None = None
+    policy_min_win_rate: float | None = None
+    policy_win_ci_low: float | None = None
+    policy_win_ci_high: float | None = None
+    policy_win_p_value: float | None = None
+    policy_win_prompts: int | None = None
+    policy_win_comparisons: int | None = None
+    policy_judge: str | None = None  # "reward_model", or "none" when no reward model can judge
+    dpo_eval_accuracy: float | None = None  # DPO's implicit-reward accuracy on the held-out pairs
+    dpo_eval_p_value: float | None = None
+    dpo_eval_pairs: int | None = None
 
 
 @dataclass(frozen=True)
@@ -80,7 +98,12 @@ class StageSeconds:
 
 
 StageRecord = SnapshotRecord | RewardModelRecord | PolicyVerdict | GenerateRecord | StageSeconds
-_LEFT_OUT_WHEN_EMPTY = {"rm_rejected_because", "policy_rejected_because", "policy_version"}
+_LEFT_OUT_WHEN_EMPTY = {"rm_rejected_because", "policy_rejected_because"} | {
+    f.name
+    for record in (RewardModelRecord, PolicyVerdict)
+    for f in dataclasses.fields(record)
+    if f.default is None
+}
 
 
 def record_json(record: StageRecord) -> dict[str, Any]:
@@ -113,6 +136,12 @@ class RoundSummary:
     rm_previous_eval_accuracy: float | None = None
     rm_eval_is_train: bool | None = None
     rm_rejected_because: str | None = None
+    rm_eval_pairs: int | None = None
+    rm_eval_ci_low: float | None = None
+    rm_eval_ci_high: float | None = None
+    rm_better_than_chance: bool | None = None
+    rm_worse_p_value: float | None = None
+    rm_judge_version: int | None = None
     policy_accepted: bool | None = None
     policy_kl_to_previous: float | None = None
     policy_win_rate: float | None = None
@@ -121,6 +150,18 @@ class RoundSummary:
     policy_artifact: str | None = None
     policy_rejected_because: str | None = None
     policy_version: int | None = None
+    policy_kl_per_token: float | None = None
+    policy_kl_budget: float | None = None
+    policy_min_win_rate: float | None = None
+    policy_win_ci_low: float | None = None
+    policy_win_ci_high: float | None = None
+    policy_win_p_value: float | None = None
+    policy_win_prompts: int | None = None
+    policy_win_comparisons: int | None = None
+    policy_judge: str | None = None
+    dpo_eval_accuracy: float | None = None
+    dpo_eval_p_value: float | None = None
+    dpo_eval_pairs: int | None = None
     generated_comparisons: int | None = None
     seconds: dict[str, float] = field(default_factory=dict)  # stage -> wall-clock seconds
 

@@ -316,4 +316,3 @@ def test_the_wide_half_learns_surface_rules_without_any_transformer_step(models_
         models_dir=models_dir,
     )
     assert pairwise_accuracy(tmp_path / "lists", lists[20:], models_dir=models_dir)["accuracy"] == 1.0
-

@@ -18,7 +18,9 @@ class GenerationConfig(_ConfigBase):
     per_prompt: int = option(2, "responses sampled per conversation (K)")
     max_new_tokens: int = option(64, "cap on generated tokens per response")
     temperature: float = option(0.7, "sampling temperature; 0 means greedy decoding")
-    top_p: float = option(0.9, "nucleus sampling mass")
+    top_p: float = option(
+        1.0, "nucleus sampling mass (1.0 keeps PPO's log-probabilities exact; rounds share one setting)"
+    )
     seed: int = option(
         0, "random seed; the same seed, model and prompts give the same responses on the same device"
     )

@@ -80,6 +80,12 @@ class PPOConfig(_ConfigBase):
     lora_r: int = option(16, "LoRA rank (policy and critic)")
     lora_alpha: int = option(32, "LoRA alpha (policy and critic)")
     lora_dropout: float = option(0.0, "LoRA dropout (policy and critic)")
+    lora_layers: int | None = option(
+        None,
+        "adapters on the top N transformer layers only (None: every layer). Backpropagation then stops at "
+        "the lowest adapted layer: on a CPU most of an update's cost is the backward pass through all "
+        "layers",
+    )
     reward_batch_size: int = option(16, "sequences per reward-model forward pass")
     seed: int = option(0, "sampling and shuffling seed")
 
@@ -94,6 +100,8 @@ class PPOConfig(_ConfigBase):
             raise ConfigError(f"PPOConfig.critic_init: auto|reward|policy|head, not {self.critic_init!r}")
         if self.temperature <= 0:
             raise ConfigError("PPOConfig.temperature: PPO samples; it must be > 0")
+        if self.lora_layers is not None and self.lora_layers < 1:
+            raise ConfigError("PPOConfig.lora_layers: must be >= 1 or null")
         if self.critic_warmup_passes < 0:
             raise ConfigError("PPOConfig.critic_warmup_passes: must be >= 0")
         for name in ("gamma", "lam"):

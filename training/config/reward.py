@@ -27,7 +27,7 @@ class RewardConfig(_ConfigBase):
         None, "if set, stop after this many optimizer steps (overrides `epochs` and `min_steps`)"
     )
     min_steps: int = option(
-        240,
+        40,
         "at least this many optimizer steps whatever the data size (more epochs over small data): a few "
         "hundred pairs are only a dozen steps an epoch, far too few to move a new score head",
     )
@@ -48,10 +48,10 @@ class RewardConfig(_ConfigBase):
         "needs a far larger step than the pretrained backbone",
     )
     eval_every: int = option(
-        20, "optimizer steps between validation passes (early stopping); 0 disables early stopping"
+        10, "optimizer steps between validation passes (early stopping); 0 disables early stopping"
     )
     early_stopping_patience: int = option(
-        4,
+        2,
         "stop after this many validation passes without a lower validation loss; the weights of the best"
         " pass are the ones saved",
     )

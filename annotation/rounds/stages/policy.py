@@ -1,13 +1,24 @@
-"""Stage 3, policy: PPO (or DPO) from the current policy with the accepted reward model, accepted only within
-the KL budget and with a win rate over the previous policy."""
+"""Stage 3, policy: PPO (or DPO) from the current policy, accepted only when it is really better.
+
+Both policies answer the eval split's prompts `eval_samples` times each at the round's one sampling
+temperature (the one PPO trained at and the queue is served at) with the same seed. The new policy is
+accepted when:
+- its KL to the previous policy, exact per token on its own sampled ids, is within `kl_budget`;
+- the reward model judges it better than `min_win_rate` by a one-sided test at 5%, the prompt as the unit
+  of evidence (`training.acceptance.win_rate_test`: an unchanged policy is rejected at least 95% of the
+  time);
+- for DPO, its own implicit-reward accuracy on the held-out pairs is better than chance by the same kind of
+  test; when no reward model can judge (none was accepted), that test alone decides, and the round says so.
+"""
 
 import dataclasses
 import random
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Max
 
-from annotation.models import PolicyVersion, Project, Prompt, RoundKind, Split
+from annotation.models import PolicyVersion, Project, Prompt, RewardModelVersion, RoundKind, Split
 from annotation.rounds.generation import conversations, policy_ref
 from annotation.rounds.protocol import round_record
 from annotation.rounds.selectors import accepted_reward_model
@@ -26,9 +37,41 @@ def _sample_prompts(project: Project, split: str, count: int, seed: int) -> list
     return list(Prompt.objects.filter(id__in=chosen).order_by("id"))
 
 
+def _judge(ctx: StageContext, project: Project, own: RewardModelVersion | None) -> RewardModelVersion | None:
+    """The reward model that trains PPO and judges the result: the accepted one; in a pipeline check
+    (`require_improvement` off) this round's own even when it was not accepted."""
+    accepted = accepted_reward_model(project=project)
+    if accepted is None and not ctx.config.require_improvement:
+        return own
+    return accepted
+
+
+def _reasons(verdict: PolicyVerdict, config: Any, dpo_ok: bool | None, judged: bool) -> list[str]:
+    reasons = []
+    if verdict.policy_kl_to_previous > config.kl_budget:
+        reasons.append(f"KL {verdict.policy_kl_to_previous:.2f} nats over the budget {config.kl_budget}")
+    if judged and not (verdict.policy_win_p_value is not None and verdict.policy_win_p_value < 0.05):
+        reasons.append(
+            f"reward-model-judged win rate {verdict.policy_win_rate:.2f} (95% interval "
+            f"{verdict.policy_win_ci_low:.2f}-{verdict.policy_win_ci_high:.2f}, {verdict.policy_win_prompts} "
+            f"prompts) not significantly above {config.min_win_rate} (one-sided p = "
+            f"{verdict.policy_win_p_value:.3f})"
+        )
+    if dpo_ok is False and not verdict.dpo_eval_pairs:
+        reasons.append("no held-out pairs to check DPO's own preference accuracy on (annotate eval prompts)")
+    elif dpo_ok is False:
+        reasons.append(
+            f"DPO's own preference accuracy on {verdict.dpo_eval_pairs} held-out pairs, "
+            f"{verdict.dpo_eval_accuracy:.2f}, not significantly above chance "
+            f"(p = {verdict.dpo_eval_p_value:.3f})"
+        )
+    return reasons
+
+
 def stage_policy(ctx: StageContext) -> None:
-    from training.dpo import train_dpo
-    from training.evaluation import kl_to_reference, win_rate
+    from training.acceptance import accuracy_test
+    from training.dpo import implicit_reward_margins, train_dpo
+    from training.evaluation import judge_samples, reward_judge, sample_pair
     from training.ppo import train_ppo
 
     training_round = ctx.load_round()
@@ -38,71 +81,86 @@ def stage_policy(ctx: StageContext) -> None:
     base = project.current_policy
     if base is None:
         raise StageError("The project has no current policy version to train from.")
-    reward_model = accepted_reward_model(project=project)
-    if reward_model is None:
+    reward_model = _judge(ctx, project, training_round.reward_model)
+    is_dpo = training_round.kind == RoundKind.DPO
+    if reward_model is None and not is_dpo:
         raise StageError("No accepted reward model: the reward-model stage must accept one first.")
     output = ctx.artifact_dir("policies")
-    step_progress = lambda f, m: ctx.progress(0.75 * f, m)  # noqa: E731 - the eval checks take the rest
-    if training_round.kind == RoundKind.DPO:
+    step_progress = lambda f, m: ctx.progress(0.7 * f, m)  # noqa: E731 - the acceptance checks take the rest
+    rows = round_rows(ctx, training_round) if is_dpo else None
+    if rows is not None:
+        dpo_config = ctx.config.dpo_config()
         metrics = train_dpo(
-            ctx.config.dpo_config(),
-            policy_ref(base),
-            round_rows(ctx, training_round).train,
-            output,
-            models_dir=ctx.models_dir,
-            progress=step_progress,
-            should_stop=ctx.should_stop,
-        )
+            dpo_config, policy_ref(base), rows.train, output, models_dir=ctx.models_dir,
+            progress=step_progress, should_stop=ctx.should_stop,
+        )  # fmt: skip
     else:
+        assert reward_model is not None
         prompts = _sample_prompts(project, Split.TRAIN, ctx.config.prompts_per_round, seed=ctx.round_id)
         metrics = train_ppo(
-            ctx.config.ppo_config(),
-            policy_ref(base),
-            reward_model.artifact_path,
-            conversations(prompts),
-            output,
-            models_dir=ctx.models_dir,
-            progress=step_progress,
-            should_stop=ctx.should_stop,
-        )
+            ctx.config.ppo_config(), policy_ref(base), reward_model.artifact_path, conversations(prompts),
+            output, models_dir=ctx.models_dir, progress=step_progress, should_stop=ctx.should_stop,
+        )  # fmt: skip
     if ctx.should_stop():
         raise TrainingCancelled("cancelled after training, before the acceptance checks")
+
+    ctx.progress(0.7, {})
     eval_prompts = conversations(
         _sample_prompts(project, Split.EVAL, ctx.config.eval_prompts, seed=ctx.round_id + 1)
     )
-    generation = ctx.config.generation_config()
-    ctx.progress(0.75, {})
-    # kl_to_reference takes no callbacks: check for a cancel on either side of it.
-    kl = kl_to_reference(
-        str(output), policy_ref(base), eval_prompts, models_dir=ctx.models_dir, generation=generation
-    )
-    if ctx.should_stop():
-        raise TrainingCancelled("cancelled during the acceptance checks")
-    ctx.progress(0.85, {"kl_to_previous": kl["kl"]})
-    judged = win_rate(
-        reward_model.artifact_path, str(output), policy_ref(base), eval_prompts, models_dir=ctx.models_dir,
-        generation=generation, progress=lambda f, m: ctx.progress(0.85 + 0.15 * f, {}),
-        should_stop=ctx.should_stop,
+    samples = sample_pair(
+        str(output), policy_ref(base), eval_prompts, models_dir=ctx.models_dir,
+        generation=ctx.config.evaluation_config(), should_stop=ctx.should_stop,
+        progress=lambda f, m: ctx.progress(0.7 + 0.25 * f, {}),
     )  # fmt: skip
-    improved = judged["win_rate"] > ctx.config.min_win_rate or not ctx.config.require_improvement
-    accepted = kl["kl"] <= ctx.config.kl_budget and improved
+    judged: dict[str, Any] = {}
+    if reward_model is not None:
+        judge = reward_judge(reward_model.artifact_path, models_dir=ctx.models_dir)
+        judged = judge_samples(samples, eval_prompts, judge, bar=ctx.config.min_win_rate, seed=ctx.round_id)
+    dpo_ok: bool | None = None
+    dpo_fields: dict[str, Any] = {}
+    if rows is not None and not rows.eval_is_train:
+        margins = implicit_reward_margins(
+            str(output), policy_ref(base), rows.eval, models_dir=ctx.models_dir, beta=dpo_config.beta
+        )
+        dpo_test = accuracy_test([1.0 if m > 0 else 0.5 if m == 0 else 0.0 for m in margins])
+        dpo_ok = dpo_test.better_than_chance
+        dpo_fields = {
+            "dpo_eval_accuracy": dpo_test.accuracy,
+            "dpo_eval_p_value": dpo_test.p_value,
+            "dpo_eval_pairs": dpo_test.pairs,
+        }
+    elif rows is not None:
+        dpo_ok = False  # no held-out pairs: nothing shows DPO learned beyond its training pairs
+        dpo_fields = {"dpo_eval_pairs": 0}
+    ctx.progress(0.97, {"kl_to_previous": samples.kl_mean})
     verdict = PolicyVerdict(
-        policy_accepted=accepted,
-        policy_kl_to_previous=kl["kl"],
-        policy_win_rate=judged["win_rate"],
-        policy_reward_new=judged.get("mean_reward_a"),
-        policy_reward_previous=judged.get("mean_reward_b"),
+        policy_accepted=False,
+        policy_kl_to_previous=samples.kl_mean,
+        policy_win_rate=judged.get("win_rate"),
+        policy_reward_new=judged.get("mean_score_candidate"),
+        policy_reward_previous=judged.get("mean_score_baseline"),
         policy_artifact=str(output),
+        policy_kl_per_token=samples.kl_per_token,
+        policy_kl_budget=ctx.config.kl_budget,
+        policy_min_win_rate=ctx.config.min_win_rate,
+        policy_win_ci_low=judged.get("ci_low"),
+        policy_win_ci_high=judged.get("ci_high"),
+        policy_win_p_value=judged.get("p_value"),
+        policy_win_prompts=judged.get("prompts"),
+        policy_win_comparisons=judged.get("comparisons"),
+        policy_judge="reward_model" if reward_model is not None else "none",
+        **dpo_fields,
+    )
+    reasons = _reasons(verdict, ctx.config, dpo_ok, judged=reward_model is not None)
+    accepted = not reasons or (
+        not ctx.config.require_improvement and verdict.policy_kl_to_previous <= ctx.config.kl_budget
     )
     if not accepted:
-        reasons = []
-        if kl["kl"] > ctx.config.kl_budget:
-            reasons.append(f"KL {kl['kl']:.3f} over the budget {ctx.config.kl_budget}")
-        if not improved:
-            reasons.append(f"win rate {judged['win_rate']:.2f} not above {ctx.config.min_win_rate}")
         verdict = dataclasses.replace(verdict, policy_rejected_because="; ".join(reasons))
         round_record(round_id=ctx.round_id, runner=ctx.runner, summary=verdict)
         return
+    verdict = dataclasses.replace(verdict, policy_accepted=True)
     with transaction.atomic():
         version = (PolicyVersion.objects.filter(project=project).aggregate(m=Max("version"))["m"] or 0) + 1
         policy = PolicyVersion.objects.create(
@@ -112,7 +170,11 @@ def stage_policy(ctx: StageContext) -> None:
             artifact_path=str(output),
             parent=base,
             produced_by=training_round,
-            metrics={**numbers(metrics), "kl_to_previous": kl["kl"], "win_rate": judged["win_rate"]},
+            metrics={
+                **numbers(metrics),
+                "kl_to_previous": samples.kl_mean,
+                "win_rate": verdict.policy_win_rate if reward_model is not None else None,
+            },
         )
         Project.objects.filter(pk=project.pk).update(current_policy=policy)
         round_record(

@@ -1,55 +1,73 @@
-"""Stage 2, reward model: train (warm-started from the last accepted one) and accept it only if it is not
-worse on held-out pairs."""
+"""Stage 2, reward model: train (warm-started from the last accepted one) and accept it only when the
+held-out pairs show it is better than chance and not worse than the last accepted one, both by a one-sided
+test at 5% (`training.acceptance`) rather than by a raw comparison of two accuracies (one pair in six).
+
+A reward model at chance cannot guide PPO nor judge a new policy. When no accepted reward model can judge
+after this stage, a PPO round stops here and says so in plain words, before spending its policy budget on
+no signal; a DPO round goes on (DPO learns from the pairs themselves) and is judged by its own held-out
+preference accuracy."""
 
 from django.db import transaction
 from django.db.models import Max
 
-from annotation.models import RewardModelVersion
+from annotation.models import RewardModelVersion, RoundKind
 from annotation.rounds.protocol import round_record
 from annotation.rounds.selectors import accepted_reward_model
-from annotation.rounds.stages.context import StageContext, numbers, round_rows
+from annotation.rounds.stages.context import RoundRows, StageContext, StageError, numbers, round_rows
 from annotation.rounds.summary import RewardModelRecord
+from training.acceptance import AccuracyTest, accuracy_test, significantly_worse
+
+
+def _verdict(
+    test: AccuracyTest, rows: RoundRows, previous: RewardModelVersion | None, worse: bool | None
+) -> str:
+    """Why the new reward model is not accepted ("" when it is)."""
+    interval = (
+        f"{test.accuracy:.2f} on {test.pairs} held-out pairs, "
+        f"95% interval {test.ci_low:.2f}-{test.ci_high:.2f}"
+    )
+    if rows.eval_is_train:
+        return (
+            "no held-out pairs (too few prompts to split), so nothing shows it learned more than the "
+            "pairs it was trained on. Annotate eval-split prompts."
+        )
+    if not test.better_than_chance:
+        return f"not better than chance on held-out pairs (accuracy {interval})"
+    if worse and previous is not None:
+        return f"worse than RM v{previous.version} on the same held-out pairs (accuracy {interval})"
+    return ""
 
 
 def stage_reward_model(ctx: StageContext) -> None:
-    from training.reward import pairwise_accuracy, train_reward_model
+    from training.reward import pairwise_correct, train_reward_model
 
     training_round = ctx.load_round()
     if training_round.reward_model_id:
         return
     project = training_round.project
     rows = round_rows(ctx, training_round)
-    train_rows, eval_rows = rows.train, rows.eval
     previous = accepted_reward_model(project=project)
     output = ctx.artifact_dir("reward_models")
     config = ctx.config.reward_config()
     metrics = train_reward_model(
         config,
-        train_rows,
-        eval_rows,
+        rows.train,
+        rows.eval,
         output,
         models_dir=ctx.models_dir,
         init=previous.artifact_path if previous else None,
-        progress=lambda f, m: ctx.progress(0.9 * f, m),
+        progress=lambda f, m: ctx.progress(0.85 * f, m),
         should_stop=ctx.should_stop,
     )
-    new_accuracy = float(metrics.get("eval_accuracy", 0.0))
-    previous_accuracy = None
-    rejected_because = ""
-    if previous is not None and rows.eval_is_train:
-        # Accuracy on the pairs it was trained on says nothing about being better: keep the accepted one.
-        rejected_because = (
-            f"no held-out pairs (too few prompts to split), so no evidence it beats RM v{previous.version}; "
-            "kept that one. Annotate eval-split prompts to compare reward models."
-        )
-    elif previous is not None:
-        previous_accuracy = pairwise_accuracy(previous.artifact_path, eval_rows, models_dir=ctx.models_dir)[
-            "accuracy"
-        ]
-        if new_accuracy < previous_accuracy:
-            rejected_because = (
-                f"held-out accuracy {new_accuracy:.3f} below RM v{previous.version}'s {previous_accuracy:.3f}"
-            )
+    correct = pairwise_correct(output, rows.eval, models_dir=ctx.models_dir)
+    test = accuracy_test(correct)
+    previous_accuracy = worse_p = None
+    worse = None
+    if previous is not None and not rows.eval_is_train:
+        previous_correct = pairwise_correct(previous.artifact_path, rows.eval, models_dir=ctx.models_dir)
+        previous_accuracy = sum(previous_correct) / max(len(previous_correct), 1)
+        worse, worse_p = significantly_worse(correct, previous_correct)
+    rejected_because = _verdict(test, rows, previous, worse)
     accepted = not rejected_because
     with transaction.atomic():
         version = (
@@ -65,19 +83,38 @@ def stage_reward_model(ctx: StageContext) -> None:
             produced_by=training_round,
             metrics={
                 **numbers(metrics),
+                **{f"eval_{k}": v for k, v in test.to_dict().items()},
                 "previous_eval_accuracy": previous_accuracy,
                 "eval_is_train": rows.eval_is_train,
                 **({"rejected_because": rejected_because} if rejected_because else {}),
             },
             accepted=accepted,
         )
-        summary = RewardModelRecord(
-            rm_version=version,
-            rm_accepted=accepted,
-            rm_eval_accuracy=new_accuracy,
-            rm_previous_eval_accuracy=previous_accuracy,
-            rm_eval_is_train=rows.eval_is_train,
-            rm_rejected_because=rejected_because,
+        judge = reward_model if accepted else previous
+        round_record(
+            round_id=ctx.round_id,
+            runner=ctx.runner,
+            reward_model=reward_model,
+            summary=RewardModelRecord(
+                rm_version=version,
+                rm_accepted=accepted,
+                rm_eval_accuracy=test.accuracy,
+                rm_previous_eval_accuracy=previous_accuracy,
+                rm_eval_is_train=rows.eval_is_train,
+                rm_rejected_because=rejected_because,
+                rm_eval_pairs=test.pairs,
+                rm_eval_ci_low=test.ci_low,
+                rm_eval_ci_high=test.ci_high,
+                rm_better_than_chance=test.better_than_chance,
+                rm_worse_p_value=worse_p,
+                rm_judge_version=judge.version if judge else None,
+            ),
         )
-        round_record(round_id=ctx.round_id, runner=ctx.runner, reward_model=reward_model, summary=summary)
-    ctx.progress(1.0, {"eval_accuracy": new_accuracy})
+    ctx.progress(1.0, {"eval_accuracy": test.accuracy})
+    if judge is None and training_round.kind == RoundKind.PPO and ctx.config.require_improvement:
+        raise StageError(
+            f"The reward model learned nothing the held-out pairs confirm: it is {rejected_because}. "
+            "PPO would optimise noise and no reward model could judge the result, so the round stops "
+            "before the policy stage. Annotate more comparisons (and check the annotators agree), or "
+            "launch a DPO round, which learns from the pairs directly."
+        )
