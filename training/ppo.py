@@ -15,22 +15,18 @@ critic is chosen by `PPOConfig.critic_init` (see `training.critic`).
 
 from __future__ import annotations
 
-import copy
 import math
 import random
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import torch
-from torch import nn
-from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from training.checkpoints import atomic_directory, data_hash, write_manifest
 from training.config import PPOConfig
-from training.critic import ValueHead, build_critic, disable_dropout, rescale_to_normalised_rewards
+from training.critic import build_critic, rescale_to_normalised_rewards
 from training.generation import encode_prompt
 from training.metrics import (
     MetricsLog,
@@ -40,8 +36,7 @@ from training.metrics import (
     mean_of,
     write_metrics_json,
 )
-from training.models import load_causal_lm, load_reward_model, save_model
-from training.optimizers import adamw
+from training.models import load_causal_lm, save_model
 from training.ppo_math import (
     RunningMoments,
     clipped_policy_loss,
@@ -51,6 +46,7 @@ from training.ppo_math import (
     logprobs_of_labels,
     masked_mean,
 )
+from training.ppo_setup import Learner, RewardFunction, Scorer, build_learner, gae_lambda, layer_split
 from training.ptx import Demonstration, ptx_batches, ptx_loss
 from training.rollout import (
     Rollout,
@@ -62,102 +58,12 @@ from training.rollout import (
     sample_rollout,
 )
 from training.rows import Conversation
-from training.scoring import score_with_model
 
-RewardFunction = Callable[[list[Conversation], list[str]], list[float]]
 STAT_KEYS = ("policy_loss", "value_loss", "clipfrac", "vf_clipfrac", "approx_kl", "entropy", "ptx_loss")
 
 
-class _Scorer:
-    """The reward: a reward-model reference (loaded once) or a function `(prompts, texts) -> scores`."""
-
-    def __init__(
-        self, reward_ref: str | Path | RewardFunction, *, models_dir: Path | str, device: Any
-    ) -> None:
-        self.function: RewardFunction | None = None
-        self.model: PreTrainedModel | None = None
-        self.tokenizer: PreTrainedTokenizerBase | None = None
-        if callable(reward_ref):
-            self.function = reward_ref
-        else:
-            self.model, self.tokenizer = load_reward_model(reward_ref, models_dir=models_dir, device=device)
-            self.model.requires_grad_(False)
-
-    def __call__(self, conversations: list[Conversation], texts: list[str], batch_size: int) -> torch.Tensor:
-        if self.function is not None:
-            return torch.tensor(self.function(conversations, texts), dtype=torch.float32)
-        assert self.model is not None and self.tokenizer is not None
-        judged = [
-            [*c, {"role": "assistant", "content": t}] for c, t in zip(conversations, texts, strict=True)
-        ]
-        return torch.tensor(score_with_model(self.model, self.tokenizer, judged, batch_size=batch_size))
-
-
-@dataclass
-class _Learner:
-    """What PPO trains: the policy (LoRA-wrapped or not) and the critic, with their optimizers."""
-
-    policy: PreTrainedModel
-    frozen_reference: nn.Module | None
-    critic: nn.Module
-    value_head: ValueHead | None
-    actor_params: list[nn.Parameter]
-    critic_params: list[nn.Parameter]
-    actor_optimizer: torch.optim.Optimizer
-    critic_optimizer: torch.optim.Optimizer
-
-
-def _learner(config: PPOConfig, policy: PreTrainedModel, critic: nn.Module) -> _Learner:
-    disable_dropout(policy)
-    frozen_reference: nn.Module | None = None
-    if config.lora:
-        from peft import LoraConfig, get_peft_model
-
-        lora = LoraConfig(
-            r=config.lora_r,
-            lora_alpha=config.lora_alpha,
-            lora_dropout=config.lora_dropout,
-            target_modules="all-linear",
-            task_type="CAUSAL_LM",
-            layers_to_transform=top_layers(policy, config.lora_layers),
-        )
-        policy = cast(PreTrainedModel, get_peft_model(policy, lora))  # forwards the model's API
-        disable_dropout(policy)  # LoRA's own dropout would make the first ratio differ from 1
-    else:
-        frozen_reference = copy.deepcopy(policy).requires_grad_(False).eval()
-    actor_params = [p for p in policy.parameters() if p.requires_grad]
-    critic_params = [p for p in critic.parameters() if p.requires_grad]
-    return _Learner(
-        policy=policy,
-        frozen_reference=frozen_reference,
-        critic=critic,
-        value_head=critic if isinstance(critic, ValueHead) else None,
-        actor_params=actor_params,
-        critic_params=critic_params,
-        actor_optimizer=adamw(actor_params, lr=config.learning_rate),
-        critic_optimizer=adamw(critic_params, lr=config.critic_learning_rate),
-    )
-
-
-def top_layers(model: nn.Module, count: int | None) -> list[int] | None:
-    """Indices of the model's top `count` transformer layers (None: every layer, peft's default)."""
-    if count is None:
-        return None
-    total = int(model.config.get_text_config().num_hidden_layers)  # type: ignore[union-attr, operator]
-    return list(range(max(0, total - count), total))
-
-
-def gae_lambda(config: PPOConfig, critic_source: str) -> float:
-    """`config.lam`, or by default 0.95 with a critic copied from the reward model and 1.0 otherwise: a
-    critic that starts at zero gives GAE(0.95) almost nothing to bootstrap from, so the early tokens of a
-    response would get a vanishing share of the final reward (16% for the first half of 64 tokens)."""
-    if config.lam is not None:
-        return config.lam
-    return 0.95 if critic_source == "reward" else 1.0
-
-
 def _optimise(
-    learner: _Learner,
+    learner: Learner,
     batch: Rollout,
     rewards: torch.Tensor,
     config: PPOConfig,
@@ -284,10 +190,11 @@ def train_ppo(
 
     policy, tokenizer = load_causal_lm(policy_ref, models_dir=models_dir)
     device = next(policy.parameters()).device
-    scorer = _Scorer(reward_ref, models_dir=models_dir, device=device)
+    scorer = Scorer(reward_ref, models_dir=models_dir, device=device)
     critic, critic_source = build_critic(config, policy, tokenizer, scorer.model, scorer.tokenizer)
-    learner = _learner(config, policy, critic)
+    learner = build_learner(config, policy, critic)
     lam = gae_lambda(config, critic_source)
+    split = layer_split(config, learner.policy)
 
     encoded_prompts = [encode_prompt(tokenizer, p, config.max_prompt_tokens) for p in prompts]
     prompt_order: list[int] = []
@@ -316,7 +223,7 @@ def train_ppo(
 
                 # 1. Experience: sample, score, log-probs, values.
                 batch = sample_rollout(
-                    learner.policy, tokenizer, [encoded_prompts[i] for i in chosen], config
+                    learner.policy, tokenizer, [encoded_prompts[i] for i in chosen], config, split
                 )
                 raw = scorer([prompts[i] for i in chosen], batch.texts(tokenizer), config.reward_batch_size)
                 raw = raw.to(device)

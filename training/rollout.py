@@ -4,7 +4,7 @@ tokens, the frozen reference, exact per-token KL, and GAE. `training.ppo` runs t
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 
 import torch
 import torch.nn.functional as F
@@ -14,6 +14,7 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 from training.config import PPOConfig
 from training.critic import ValueHead
 from training.generation import SampledBatch, sample_responses
+from training.layer_split import LayerSplit
 from training.ppo_math import generalized_advantage_estimation, logprobs_of_labels, masked_whiten
 
 
@@ -42,6 +43,10 @@ class Rollout:
         self.values = torch.empty(0)
         self.advantages = torch.empty(0)
         self.returns = torch.empty(0)
+        # With a LayerSplit: the input of its first layer at every position but the last, `[B, L - 1, H]`.
+        self.split: LayerSplit | None = None
+        self.split_states = torch.empty(0)
+        self._query_offset = first
 
     def __len__(self) -> int:
         return int(self.response_ids.shape[0])
@@ -57,6 +62,12 @@ class Rollout:
             str(tokenizer.decode(self.response_ids[i, : int(n)], skip_special_tokens=True)).strip()
             for i, n in enumerate(self.lengths.tolist())
         ]
+
+    def attach_split(self, split: LayerSplit, captured: list[torch.Tensor]) -> None:
+        """Keeps the states a split pass needs (see `training.layer_split`), trimmed like the ids."""
+        states = torch.cat(captured, dim=1)[:, self._query_offset :]
+        self.split = split
+        self.split_states = states[:, : self.query_ids.shape[1] + self.response_ids.shape[1] - 1]
 
     def inputs(self, rows: torch.Tensor | slice) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, int]:
         """Full ids, attention mask, position ids and query length for some rows (common padding trimmed)."""
@@ -75,9 +86,11 @@ def sample_rollout(
     tokenizer: PreTrainedTokenizerBase,
     prompt_ids: list[list[int]],
     config: PPOConfig,
+    split: LayerSplit | None = None,
 ) -> Rollout:
     """Samples one response per prompt with the policy at the PPO temperature, keeping the logits and
-    hidden states of the sampling pass (the behaviour log-probs and the value-head features)."""
+    hidden states of the sampling pass (the behaviour log-probs and the value-head features) and, with a
+    `split`, the input of its first layer (what the later passes start from)."""
     policy.eval()
     if config.lora:
         # Unmerged LoRA adds ~200 small matmuls to every decoding step (3x slower sampling on a CPU); merged,
@@ -85,39 +98,63 @@ def sample_rollout(
         # adapter-free weights.
         policy.merge_adapter()  # type: ignore[operator]  # PeftModel method behind nn.Module.__getattr__
     try:
-        sampled = sample_responses(
-            policy,
-            tokenizer,
-            prompt_ids,
-            max_new_tokens=config.max_new_tokens,
-            temperature=config.temperature,
-            top_p=config.top_p,
-            with_details=True,
+        capture: AbstractContextManager[list[torch.Tensor]] = (
+            split.capture() if split is not None else nullcontext([])
         )
+        with capture as captured:
+            sampled = sample_responses(
+                policy,
+                tokenizer,
+                prompt_ids,
+                max_new_tokens=config.max_new_tokens,
+                temperature=config.temperature,
+                top_p=config.top_p,
+                with_details=True,
+            )
     finally:
         if config.lora:
             policy.unmerge_adapter()  # type: ignore[operator]  # PeftModel method behind nn.Module.__getattr__
-    return Rollout(sampled)
+    batch = Rollout(sampled)
+    if split is not None:
+        batch.attach_split(split, captured)
+    return batch
 
 
 def response_forward(
     model: nn.Module, batch: Rollout, rows: torch.Tensor | slice, temperature: float, *, hidden: bool = False
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
     """Temperature-scaled logits `[b, T, V]` predicting each response token, the labels `[b, T]`, and with
-    `hidden` the last-layer states `[b, T, H]` those logits were read from."""
+    `hidden` the last-layer states `[b, T, H]` those logits were read from.
+
+    Only the response window's logits are computed (`logits_to_keep`); with the rollout's layer split,
+    only the top layers run (see `training.layer_split`)."""
     ids, attention, positions, query_len = batch.inputs(rows)
-    output = model(
-        input_ids=ids,
-        attention_mask=attention,
-        position_ids=positions,
-        use_cache=False,
-        output_hidden_states=hidden,
-    )
     width = batch.response_ids.shape[1]
     window = slice(query_len - 1, query_len - 1 + width)
-    logits = output.logits[:, window].float() / temperature
-    states = output.hidden_states[-1][:, window] if hidden else None
-    return logits, batch.response_ids[rows], states
+    if batch.split is not None:
+        states = batch.split_states[rows]
+        start = states.shape[1] - (ids.shape[1] - 1)  # the rows' common padding, trimmed like the ids
+        with batch.split.top_only():
+            output = model(
+                inputs_embeds=states[:, start:],
+                attention_mask=attention[:, :-1],
+                position_ids=positions[:, :-1],
+                use_cache=False,
+                output_hidden_states=hidden,
+                logits_to_keep=width,
+            )
+    else:
+        output = model(
+            input_ids=ids,
+            attention_mask=attention,
+            position_ids=positions,
+            use_cache=False,
+            output_hidden_states=hidden,
+            logits_to_keep=width + 1,
+        )
+    logits = output.logits[:, :width].float() / temperature
+    last = output.hidden_states[-1][:, window] if hidden else None
+    return logits, batch.response_ids[rows], last
 
 
 def response_values(critic: nn.Module, batch: Rollout, rows: torch.Tensor | slice) -> torch.Tensor:

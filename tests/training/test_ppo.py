@@ -1,3 +1,6 @@
+import copy
+from contextlib import nullcontext
+
 import pytest
 
 from training.checkpoints import is_complete, read_manifest
@@ -162,3 +165,43 @@ def test_missing_eos_penalty_teaches_the_policy_to_stop(models_dir, tmp_path):
     early = sum(r["eos_fraction"] for r in rows[:5]) / 5
     late = sum(r["eos_fraction"] for r in rows[-5:]) / 5
     assert late > early + 0.2, (early, late)
+
+
+def test_passes_through_the_top_layers_alone_equal_full_passes(models_dir):
+    """With adapters on the top layer only, the reference and training passes start from the lowest adapted
+    layer's input captured during sampling: the same logits (and value features) as full passes, for the
+    policy and for the adapter-free reference, on left-padded rows of a mini-batch."""
+    import torch
+
+    from training.generation import encode_prompt
+    from training.models import load_causal_lm
+    from training.ppo_setup import build_learner, layer_split
+    from training.rollout import reference_model, response_forward, sample_rollout
+
+    config = PPOConfig(lora=True, lora_layers=1, max_new_tokens=10, temperature=0.7)
+    model, tokenizer = load_causal_lm("tiny-causal-lm", models_dir=models_dir)
+    learner = build_learner(config, model, torch.nn.Linear(1, 1))
+    with torch.no_grad():  # make the adapter matter: LoRA's B starts at zero
+        for name, parameter in learner.policy.named_parameters():
+            if "lora_B" in name:
+                parameter.normal_(0, 0.5)
+    split = layer_split(config, learner.policy)
+    assert split is not None and split.first == 1
+    prompts = [encode_prompt(tokenizer, p, 64) for p in (PROMPTS[0], [{"role": "user", "content": "x" * 30}])]
+    torch.manual_seed(0)
+    batch = sample_rollout(learner.policy, tokenizer, prompts * 2, config, split)
+    full = copy.copy(batch)
+    full.split = None  # the same rollout, passed through every layer
+    rows = torch.tensor([1, 3])
+    logits_of = {}
+    with torch.no_grad():
+        for use_reference in (False, True):
+            with reference_model(learner.policy, None) if use_reference else nullcontext(learner.policy) as m:
+                split_logits, _, split_hidden = response_forward(m, batch, rows, 0.7, hidden=True)
+                full_logits, _, full_hidden = response_forward(m, full, rows, 0.7, hidden=True)
+            mask = batch.mask[rows].bool()
+            logits_of[use_reference] = split_logits
+            assert (split_logits - full_logits).abs()[mask].max().item() < 1e-4
+            assert (split_hidden - full_hidden).abs()[mask].max().item() < 1e-4
+    # and the adapters do change the policy (so the reference comparison above meant something)
+    assert (logits_of[True] - logits_of[False]).abs()[mask].max().item() > 1e-2
