@@ -141,6 +141,11 @@ def main() -> None:
     )
     parser.add_argument("--config", default="{}", help="round config JSON (default: the project default)")
     parser.add_argument("--json", help="also append every result as a JSON line to this file")
+    parser.add_argument(
+        "--responses-cache",
+        help="JSON file of the policy-written comparisons: read when it exists (same --train prompts), "
+        "written after the first generation otherwise, so that several runs judge the same texts",
+    )
     args = parser.parse_args()
 
     url = bench_database_url()
@@ -173,6 +178,13 @@ def main() -> None:
     )
     rules = list(RULES) if args.rules == "all" else args.rules.split(",")
     written: dict[str, list[str]] | None = None
+    cache = Path(args.responses_cache) if args.responses_cache else None
+    if cache is not None and cache.exists():
+        written = json.loads(cache.read_text())
+        missing = [row["id"] for row in train if row["id"] not in written]
+        if missing:
+            parser.error(f"{cache} has no responses for {len(missing)} train prompt(s), e.g. {missing[0]}")
+        written = {row["id"]: written[row["id"]] for row in train}
     run = uuid.uuid4().hex[:6]
     print(
         f"# loop efficacy: {len(train)} train, {len(evaluation)} eval, {len(heldout)} held-out prompts; "
@@ -196,6 +208,8 @@ def main() -> None:
                 print(
                     f"# the policy wrote {len(written)} comparisons in {time.perf_counter() - started:.0f} s"
                 )
+                if cache is not None:
+                    cache.write_text(json.dumps(written, ensure_ascii=False))
             else:
                 prompts_import(project=project, lines=_lines(train, "train", written))
             prompts_import(project=project, lines=_lines(evaluation, "eval"))

@@ -25,8 +25,18 @@ SMOKE: dict[str, Any] = {
 
 # What a round's policy stage uses where the admin's `ppo` section is silent (and no preset is named): LoRA,
 # the CPU recipe of DESIGN section 6 (a full fine-tune of SmolLM2 on a CPU takes minutes longer per round
-# and moves the policy less per step at its safe learning rate), at a learning rate suited to adapters.
-ROUND_PPO_DEFAULTS: dict[str, Any] = {"lora": True, "learning_rate": 1e-4, "critic_learning_rate": 1e-3}
+# and moves the policy less per step at its safe learning rate), at a learning rate suited to adapters, and
+# a budget that moves the policy within one round: 8 iterations of 32 prompts (256 rollouts, the round's
+# prompts_per_round), two optimisation passes over each. Measured by benchmarks/loop_efficacy.py (the
+# figures are in the notes of issue 10): 2 iterations at 1e-4 moved SmolLM2 by ~0.1 nats and lost to chance.
+ROUND_PPO_DEFAULTS: dict[str, Any] = {
+    "lora": True,
+    "learning_rate": 2e-4,
+    "critic_learning_rate": 1e-3,
+    "steps": 8,
+    "prompts_per_step": 32,
+    "ppo_epochs": 2,
+}
 
 
 @dataclass

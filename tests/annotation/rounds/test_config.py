@@ -5,7 +5,9 @@ def test_round_ppo_defaults_to_the_cpu_lora_recipe_unless_told_otherwise():
     from annotation.rounds.config import RoundConfig
 
     default = RoundConfig.from_dict({}).ppo_config()
-    assert (default.lora, default.learning_rate, default.steps) == (True, 1e-4, 2)  # 64 prompts, 32 a step
+    assert (default.lora, default.learning_rate) == (True, 2e-4)
+    # One round's rollouts are its prompts_per_round: steps x prompts_per_step.
+    assert default.steps * default.prompts_per_step == RoundConfig().prompts_per_round
     full = RoundConfig.from_dict({"ppo": {"lora": False, "learning_rate": 1e-5}}).ppo_config()
     assert (full.lora, full.learning_rate) == (False, 1e-5)
     smoke = RoundConfig.from_dict({"preset": "smoke"})
