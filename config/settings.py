@@ -150,7 +150,11 @@ REST_FRAMEWORK = {
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "annotation.rest.exception_handler",
-    "DEFAULT_THROTTLE_RATES": {"token": "30/min"},
+    "DEFAULT_THROTTLE_RATES": {
+        "token": "30/min",
+        # Annotation submissions per user; empty: no limit (the throughput benchmarks).
+        "submit": os.environ.get("PREFER_SUBMIT_RATE", "120/min") or None,
+    },
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 

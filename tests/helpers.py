@@ -6,12 +6,14 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 
 import redis
 from django.db import connection
+from django.utils import timezone
 from rest_framework.test import APIClient
 
-from annotation.models import Comparison, RoundStatus, TrainingRound
+from annotation.models import Annotation, Assignment, AssignmentState, Comparison, RoundStatus, TrainingRound
 from annotation.queue.submission import annotation_submit
 from annotation.rounds.protocol import round_claim, round_finish
 from annotation.rounds.services import round_launch
@@ -61,7 +63,9 @@ def annotate(
     time_spent_ms: int = 1000,
 ) -> int:
     """Submit user's judgement. `order` lists display positions best first; a nested list is a tie group,
-    e.g. [[0, 1], 2]. Returns the annotation id."""
+    e.g. [[0, 1], 2]. Returns the annotation id. The user is first handed this comparison (a live lease,
+    as the queue would: a submission needs one), unless they already judged it (a correction)."""
+    hold_lease(comparison, user)
     public = [str(item.response.public_id) for item in comparison.items.select_related("response")]
     groups = [[public[p] for p in (g if isinstance(g, list) else [g])] for g in (order or range(len(public)))]
     rated = {public[p]: scores for p, scores in (ratings or {}).items()}
@@ -77,6 +81,26 @@ def annotate(
         time_spent_ms=time_spent_ms,
     )
     return result.annotation_id
+
+
+def hold_lease(comparison: Comparison, user, seconds: int = 600) -> None:
+    """Gives `user` a live lease on this very comparison (the queue picks its own order; tests often need a
+    given one). A user whose judgement is already in (a correction follows) keeps their assignment."""
+    if Annotation.objects.filter(comparison=comparison, annotator=user, is_live=True).exists():
+        return
+    Assignment.objects.update_or_create(
+        comparison=comparison,
+        annotator=user,
+        defaults={
+            "state": AssignmentState.LEASED,
+            "leased_until": timezone.now() + timedelta(seconds=seconds),
+        },
+        create_defaults={
+            "project_id": comparison.project_id,
+            "state": AssignmentState.LEASED,
+            "leased_until": timezone.now() + timedelta(seconds=seconds),
+        },
+    )
 
 
 def wait_for(predicate, timeout: float, worker=None, what: str = "condition"):

@@ -8,7 +8,6 @@ from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from annotation.access import is_site_admin, project_for_user, projects_for_user
@@ -16,13 +15,13 @@ from annotation.errors import ApplicationError, PermissionDenied
 from annotation.models import Role
 from annotation.projects import serializers as s
 from annotation.projects.services import membership_set, project_create, project_update
-from annotation.rest import ERRORS, parse
+from annotation.rest import ERRORS, ScopedThrottle, parse
 
 
 class TokenView(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [ScopedThrottle]
     throttle_scope = "token"
 
     @extend_schema(request=s.TokenRequestSerializer, responses={200: s.TokenSerializer, 400: ERRORS[400]})

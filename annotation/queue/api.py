@@ -13,7 +13,7 @@ from annotation.access import comparison_for_user, project_for_user
 from annotation.queue import serializers as s
 from annotation.queue.leasing import task_heartbeat, task_next, task_skip
 from annotation.queue.submission import annotation_submit_and_next
-from annotation.rest import ERRORS, ErrorSerializer, parse
+from annotation.rest import ERRORS, ErrorSerializer, ScopedThrottle, parse
 
 
 class TaskNextView(APIView):
@@ -30,6 +30,11 @@ class TaskNextView(APIView):
 
 
 class AnnotationCreateView(APIView):
+    # Per user (REST_FRAMEWORK's "submit" rate, PREFER_SUBMIT_RATE): far above a person's pace, far below a
+    # script's.
+    throttle_classes = [ScopedThrottle]
+    throttle_scope = "submit"
+
     @extend_schema(
         request=s.AnnotationRequestSerializer,
         parameters=[OpenApiParameter("next", bool, description="Also lease and return the next task")],
@@ -38,7 +43,12 @@ class AnnotationCreateView(APIView):
             200: OpenApiResponse(
                 s.AnnotationResultSerializer, description="Same client_token: the first result"
             ),
-            409: OpenApiResponse(ErrorSerializer, description="Task full and you hold no lease on it"),
+            409: OpenApiResponse(
+                ErrorSerializer,
+                description="`no_lease`: you hold no lease on this task; `task_full`: your lease expired "
+                "and the task is complete",
+            ),
+            429: OpenApiResponse(ErrorSerializer, description="Too many submissions: wait and retry"),
             **ERRORS,
         },
     )

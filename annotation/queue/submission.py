@@ -27,9 +27,10 @@ class SubmitResult:
 
 def _parse_ranking(ranking: Any, public_to_id: dict[str, int], all_bad: bool) -> list[list[int]]:
     if ranking is None or ranking == []:
-        if all_bad:
-            return [sorted(public_to_id.values())]
-        raise ApplicationError("is required: groups of response ids, best first", field="ranking")
+        # "All bad" is a judgement too: it says how the bad ones compare (all tied, or an order), never
+        # a blank vote that stands for a tie nobody chose.
+        hint = " (with all_bad too: all responses in one group for a tie)" if all_bad is True else ""
+        raise ApplicationError(f"is required: groups of response ids, best first{hint}", field="ranking")
     if not isinstance(ranking, list) or not all(isinstance(group, list) and group for group in ranking):
         raise ApplicationError("must be a list of non-empty lists of response ids", field="ranking")
     seen: list[str] = [str(rid) for group in ranking for rid in group]
@@ -124,7 +125,7 @@ SELECT (SELECT json_build_array(a.id, a.comparison_id) FROM annotation_annotatio
          WHERE a.annotator_id = %(user)s AND a.client_token = %(token)s),
        (SELECT a.id FROM annotation_annotation a
          WHERE a.comparison_id = %(comparison)s AND a.annotator_id = %(user)s AND a.is_live),
-       (SELECT s.state = 'leased' AND s.leased_until > %(now)s FROM annotation_assignment s
+       (SELECT json_build_array(s.state, s.leased_until > %(now)s) FROM annotation_assignment s
          WHERE s.comparison_id = %(comparison)s AND s.annotator_id = %(user)s)
 """
 _SUPERSEDE_SQL = "UPDATE annotation_annotation SET is_live = false WHERE id = %(id)s RETURNING id"
@@ -165,6 +166,21 @@ def _previous(found: Any, comparison_id: int) -> SubmitResult | None:
     return SubmitResult(annotation_id=annotation_id, created=False)
 
 
+def _check_lease(lease: Any, *, comparison_id: int, user_id: int, now: Any) -> None:
+    """A first judgement needs this user's lease on the task (DESIGN section 7): live, or expired while
+    the task still has room (a slow annotator whose slot nobody took is not turned away). Without one it
+    is 409 `no_lease`, whatever the body says: nobody votes on tasks they were never served."""
+    state, live = json_value(lease) if lease is not None else (None, False)
+    if state == "leased" and live:
+        return
+    if state not in ("leased", "expired"):
+        raise Conflict(
+            "You hold no lease on this task: ask for your next task and answer that one.", code="no_lease"
+        )
+    if not comparison_has_room(comparison_id=comparison_id, user_id=user_id, now=now):
+        raise Conflict("This task is already complete and your lease on it has expired.", code="task_full")
+
+
 def annotation_submit(
     *,
     comparison_id: int,
@@ -178,7 +194,8 @@ def annotation_submit(
     time_spent_ms: Any = 0,
 ) -> SubmitResult:
     """Record the user's judgement of a comparison. The same client_token returns the first result; a
-    second judgement of the same task with a new token is a correction that supersedes the first."""
+    second judgement of the same task with a new token is a correction that supersedes the first. A first
+    judgement needs the user's lease on the task (409 `no_lease` otherwise, checked before the body)."""
     if not isinstance(client_token, str) or not 1 <= len(client_token) <= 64:
         raise ApplicationError(
             "is required: a string of 1..64 characters, unique per submission", field="client_token"
@@ -190,10 +207,12 @@ def annotation_submit(
         project_id, _is_gold, _wanted, axes, scale_max, items = locked
         now = timezone.now()
         keys = {"comparison": comparison_id, "user": user.pk, "token": client_token, "now": now}
-        found, live_id, holds_live_lease = fetchone(_STATE_SQL, keys) or (None, None, None)
+        found, live_id, lease = fetchone(_STATE_SQL, keys) or (None, None, None)
         previous = _previous(found, comparison_id)
         if previous is not None:
             return previous
+        if live_id is None:  # a first judgement (a correction replaces the user's own live one)
+            _check_lease(lease, comparison_id=comparison_id, user_id=user.pk, now=now)
         fields = _validate(
             public_to_id={str(public): rid for public, rid in json_value(items) or []},
             axes=set(json_value(axes)),
@@ -205,9 +224,6 @@ def annotation_submit(
             rationale=rationale,
             time_spent_ms=time_spent_ms,
         )
-        no_claim = live_id is None and not holds_live_lease
-        if no_claim and not comparison_has_room(comparison_id=comparison_id, user_id=user.pk, now=now):
-            raise Conflict("This task is already complete and you hold no lease on it.", code="task_full")
         if live_id is not None:
             fetchone(_SUPERSEDE_SQL, {"id": live_id})
         try:

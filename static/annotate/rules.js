@@ -103,7 +103,10 @@ export function submissionBody(task, answer) {
     time_spent_ms: Math.round(answer.elapsedMs),
     client_token: answer.clientToken,
   };
+  // "All bad" alone says the bad ones are equally bad: one group of all of them (the server wants the
+  // ranking spelled out, never a blank vote).
   if (groups) body.ranking = groups;
+  else if (answer.allBad) body.ranking = [task.responses.map((r) => r.id)];
   return body;
 }
 

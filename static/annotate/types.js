@@ -45,8 +45,9 @@
 /** @typedef {"" | "slight" | "clear" | "strong"} Strength */
 
 /**
- * The body of `POST /api/v1/tasks/{id}/annotations/`. `ranking` is left out when the answer is "all bad"
- * without an order. The same `client_token` twice is the same annotation (idempotent).
+ * The body of `POST /api/v1/tasks/{id}/annotations/`. `ranking` is sent whenever the answer is ready
+ * ("all bad" without an order: one group of every response). The same `client_token` twice is the same
+ * annotation (idempotent).
  * @typedef {object} AnnotationBody
  * @property {Ranking} [ranking]
  * @property {Strength} strength

@@ -104,12 +104,12 @@ describe("pairwise", () => {
 });
 
 describe("all bad", () => {
-  test("is ready on its own and sends no ranking", () => {
+  test("is ready on its own and sends all responses tied as its ranking", () => {
     const state = toggleAllBad(started(2));
     assert.equal(isReady(state.task, state.answer), true);
     const body = submissionBody(state.task, state.answer);
     assert.equal(body.all_bad, true);
-    assert.equal("ranking" in body, false);
+    assert.deepEqual(body.ranking, [["r0", "r1"]]);
     assert.equal(body.strength, "");
   });
 

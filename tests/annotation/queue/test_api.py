@@ -1,10 +1,14 @@
 """The REST contract of the annotator's loop: next task, submit, skip, heartbeat (DESIGN section 7)."""
 
 import uuid
+from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
+from django.utils import timezone
 
-from annotation.models import Annotation
+from annotation.models import Annotation, Assignment, Comparison
+from annotation.rest import ScopedThrottle
 from tests.factories import make_comparisons, member
 from tests.helpers import api_client
 
@@ -91,27 +95,85 @@ def test_rating_validation_and_ties(project, annotator):
         f"/api/v1/tasks/{task['id']}/annotations/", {"ranking": [[a, b]], "client_token": "t"}, format="json"
     )
     assert tie.status_code == 201
-    all_bad = client.post(
+    blank = client.post(
         f"/api/v1/tasks/{task['id']}/annotations/", {"all_bad": True, "client_token": "u"}, format="json"
     )
-    assert all_bad.status_code == 201  # a correction: all bad, ranking omitted
+    assert blank.status_code == 400 and blank.json()["field"] == "ranking"  # all bad says how they compare
+    all_bad = client.post(
+        f"/api/v1/tasks/{task['id']}/annotations/",
+        {"all_bad": True, "ranking": [[a, b]], "client_token": "u"},
+        format="json",
+    )
+    assert all_bad.status_code == 201  # a correction: all bad, both tied
     live = Annotation.objects.get(is_live=True)
     assert live.all_bad and len(live.ranking) == 1 and len(live.ranking[0]) == 2
 
 
-def test_full_task_without_lease_is_409(project, annotator):
+def test_a_submission_needs_the_users_lease(project, annotator):
+    """Nobody votes on a task they were never served: a script posting "all bad" over sequential ids
+    closes nothing (issue 14, H1)."""
+    project.overlap = 2
+    project.save(update_fields=["overlap"])
+    make_comparisons(project, 2)
+    other = member(project)
+    task = api_client(annotator).post(f"/api/v1/projects/{project.slug}/tasks/next/").json()
+    a, b = (r["id"] for r in task["responses"])
+    unserved = Comparison.objects.filter(project=project).exclude(pk=task["id"]).get()
+    for task_id in (task["id"], unserved.pk):  # open tasks with room, other's lease on neither
+        response = api_client(other).post(
+            f"/api/v1/tasks/{task_id}/annotations/",
+            {"all_bad": True, "ranking": [[a, b]], "client_token": uuid.uuid4().hex},
+            format="json",
+        )
+        assert response.status_code == 409 and response.json()["code"] == "no_lease", response.content
+    assert not Annotation.objects.exists()
+    assert set(Comparison.objects.values_list("annotations_received", flat=True)) == {0}
+
+
+def test_a_late_answer_counts_while_room_remains_and_is_refused_once_full(project, annotator):
     make_comparisons(project, 1)
     other = member(project)
-    client = api_client(annotator)
-    task = client.post(f"/api/v1/projects/{project.slug}/tasks/next/").json()
-    assert (
-        client.post(f"/api/v1/tasks/{task['id']}/annotations/", submit_body(task), format="json").status_code
-        == 201
+    task = api_client(annotator).post(f"/api/v1/projects/{project.slug}/tasks/next/").json()
+    Assignment.objects.filter(comparison_id=task["id"]).update(
+        leased_until=timezone.now() - timedelta(seconds=1)
     )
-    response = api_client(other).post(
+    other_task = api_client(other).post(f"/api/v1/projects/{project.slug}/tasks/next/").json()
+    assert other_task["id"] == task["id"]  # the expired lease freed the slot
+    first = api_client(other).post(
         f"/api/v1/tasks/{task['id']}/annotations/", submit_body(task), format="json"
     )
-    assert response.status_code == 409 and response.json()["code"] == "task_full"
+    assert first.status_code == 201
+    late = api_client(annotator).post(
+        f"/api/v1/tasks/{task['id']}/annotations/", submit_body(task), format="json"
+    )
+    assert late.status_code == 409 and late.json()["code"] == "task_full"
+    assert Comparison.objects.get(pk=task["id"]).annotations_received == 1
+
+
+def test_submissions_are_rate_limited_per_user_and_the_limit_fails_open(project, annotator, monkeypatch):
+    make_comparisons(project, 5)
+    monkeypatch.setitem(ScopedThrottle.THROTTLE_RATES, "submit", "3/min")
+    cache.delete(f"throttle_submit_{annotator.pk}")
+    client = api_client(annotator)
+    task = client.post(f"/api/v1/projects/{project.slug}/tasks/next/").json()
+    codes = []
+    for _ in range(4):
+        response = client.post(
+            f"/api/v1/tasks/{task['id']}/annotations/?next=1", submit_body(task), format="json"
+        )
+        codes.append(response.status_code)
+        task = response.json().get("next") or task
+    assert codes == [201, 201, 201, 429]
+    assert Annotation.objects.count() == 3
+
+    class Down:
+        def get(self, *args, **kwargs):
+            raise ConnectionError("redis is down")
+
+    monkeypatch.setattr(ScopedThrottle, "cache", Down())
+    response = client.post(f"/api/v1/tasks/{task['id']}/annotations/", submit_body(task), format="json")
+    assert response.status_code == 201  # the counter's store is down: let the annotator work
+    cache.delete(f"throttle_submit_{annotator.pk}")
 
 
 def test_skip_and_heartbeat(project, annotator):
