@@ -93,7 +93,16 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"].setdefault("TEST", {})["NAME"] = os.environ.get("PREFER_TEST_DB_NAME", "test_prefer")
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+# Redis holds nothing an annotator needs (DESIGN section 2): every client of it gives up within a second or two
+# instead of hanging a request, and each use of the cache falls back to the database (sessions live there).
+REDIS_TIMEOUTS = {"socket_connect_timeout": 1.0, "socket_timeout": 2.0}
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "OPTIONS": REDIS_TIMEOUTS,
+    }
+}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -201,7 +210,9 @@ PREFER_TRAINING_TIME_LIMIT = CELERY_TASK_TIME_LIMIT
 PREFER_GENERATION_TIME_LIMIT = min(CELERY_TASK_TIME_LIMIT, 3600)
 # Redis re-delivers an unacknowledged (acks_late) message after the visibility timeout: it must exceed the
 # longest task, or a healthy long round gets a second delivery mid-run.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 3600}
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 3600, **REDIS_TIMEOUTS}
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = REDIS_TIMEOUTS["socket_connect_timeout"]
+CELERY_REDIS_SOCKET_TIMEOUT = REDIS_TIMEOUTS["socket_timeout"]
 # A round taken over from lost workers more often than this is failed (a stage that kills its worker).
 PREFER_ROUND_MAX_RESUMES = int(os.environ.get("PREFER_ROUND_MAX_RESUMES", "2"))
 # A round still queued this long (its message lost?) has its task sent again, the wait doubling each time.
@@ -209,8 +220,8 @@ PREFER_ROUND_REQUEUE_SECONDS = float(os.environ.get("PREFER_ROUND_REQUEUE_SECOND
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = TIME_ZONE
 
-# Sessions read through the Redis cache (written through to Postgres): no session query per page request.
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# Sessions in Postgres only: a logged-in annotator's pages must not depend on Redis (one indexed query a page).
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # the annotate page reads it to send X-CSRFToken
 SESSION_COOKIE_SAMESITE = "Lax"

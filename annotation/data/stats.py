@@ -10,6 +10,7 @@ others have no unique plurality does not count for that annotator.
 """
 
 import datetime as dt
+import logging
 from collections import Counter, defaultdict
 from collections.abc import Hashable, Iterable, Sequence
 from typing import Any
@@ -27,6 +28,7 @@ from annotation.models import Annotation, Comparison, ComparisonStatus, Project
 HOURS = 48
 DAYS = 30
 CACHE_SECONDS = 30
+log = logging.getLogger(__name__)
 
 
 class Median(Aggregate):
@@ -142,6 +144,15 @@ def _agreement(project: Project) -> tuple[dict[str, Any], dict[int, tuple[int, i
     return summary, {uid: (pair[0], pair[1]) for uid, pair in agreed.items()}
 
 
+def _cache_call(method: Any, *args: Any) -> Any:
+    """The stats cache fails open: with Redis down the figures are computed (and not kept), never a 500."""
+    try:
+        return method(*args)
+    except Exception:  # the client's connection errors vary by backend and version
+        log.warning("project stats cache unavailable; computing without it")
+        return None
+
+
 def project_stats(
     *,
     project: Project,
@@ -165,10 +176,10 @@ def project_stats(
             f"prefer:project-stats:v1:{project.pk}:{project.created_at.timestamp()}"
             f":{latest['last'] or 0}:{latest['n']}"
         )
-        stats = cache.get(key)
+        stats = _cache_call(cache.get, key)
         if stats is None:
             stats = _compute_stats(project, timezone.now())
-            cache.set(key, stats, CACHE_SECONDS)
+            _cache_call(cache.set, key, stats, CACHE_SECONDS)
     if not include_annotators:
         return {name: value for name, value in stats.items() if name != "annotators"}
     if not include_usernames:
