@@ -93,7 +93,7 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"].setdefault("TEST", {})["NAME"] = os.environ.get("PREFER_TEST_DB_NAME", "test_prefer")
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
-# Redis holds nothing an annotator needs (DESIGN section 2): every client of it gives up within a second or two
+# Redis holds nothing an annotator needs (DESIGN section 2): every client of it gives up within seconds
 # instead of hanging a request, and each use of the cache falls back to the database (sessions live there).
 REDIS_TIMEOUTS = {"socket_connect_timeout": 1.0, "socket_timeout": 2.0}
 CACHES = {
@@ -220,7 +220,7 @@ PREFER_ROUND_REQUEUE_SECONDS = float(os.environ.get("PREFER_ROUND_REQUEUE_SECOND
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = TIME_ZONE
 
-# Sessions in Postgres only: a logged-in annotator's pages must not depend on Redis (one indexed query a page).
+# Sessions in Postgres only: a logged-in annotator's pages must not depend on Redis (one query a page).
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # the annotate page reads it to send X-CSRFToken

@@ -1,5 +1,5 @@
-"""Nothing an annotator does depends on Redis (DESIGN section 2): with the cache pointed at a Redis that is not
-there, a logged-in annotator's page, the API's lease-and-submit loop and the stats all answer, quickly."""
+"""Nothing an annotator does depends on Redis (DESIGN section 2): with the cache pointed at a dead Redis,
+a logged-in annotator's page, the API's lease-and-submit loop and the stats all answer, quickly."""
 
 import socket
 import time
