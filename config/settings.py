@@ -1,5 +1,6 @@
 """Prefer settings: one file, everything that differs between machines comes from the environment."""
 
+import json
 import os
 from pathlib import Path
 
@@ -213,6 +214,13 @@ PREFER_GENERATION_TIME_LIMIT = min(CELERY_TASK_TIME_LIMIT, 3600)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 3600, **REDIS_TIMEOUTS}
 CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = REDIS_TIMEOUTS["socket_connect_timeout"]
 CELERY_REDIS_SOCKET_TIMEOUT = REDIS_TIMEOUTS["socket_timeout"]
+# What a project admin's round config may name and ask for (annotation/rounds/limits.py): models beyond the
+# built-in ones and the project's own (comma-separated directories or Hub ids), and caps over its LIMITS as
+# JSON, e.g. {"ppo": {"steps": 1000}}.
+PREFER_ROUND_ALLOWED_MODELS = [
+    ref.strip() for ref in os.environ.get("PREFER_ROUND_ALLOWED_MODELS", "").split(",") if ref.strip()
+]
+PREFER_ROUND_LIMITS = json.loads(os.environ.get("PREFER_ROUND_LIMITS", "") or "{}")
 # A round taken over from lost workers more often than this is failed (a stage that kills its worker).
 PREFER_ROUND_MAX_RESUMES = int(os.environ.get("PREFER_ROUND_MAX_RESUMES", "2"))
 # A round still queued this long (its message lost?) has its task sent again, the wait doubling each time.

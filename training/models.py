@@ -38,15 +38,11 @@ from transformers import (
 )
 
 from training.checkpoints import atomic_directory, is_complete, write_manifest
+from training.model_names import BUILTIN_MODELS, MINILM, SMOLLM2, TINY_CAUSAL_LM, TINY_REWARD_MODEL
 from training.wide import WideHead, attach_wide_head
 
 logger = logging.getLogger(__name__)
 
-SMOLLM2 = "smollm2-135m-instruct"
-MINILM = "minilm-l6"
-TINY_CAUSAL_LM = "tiny-causal-lm"
-TINY_REWARD_MODEL = "tiny-reward-model"
-BUILTIN_MODELS = (SMOLLM2, MINILM, TINY_CAUSAL_LM, TINY_REWARD_MODEL)
 
 _SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 _HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")

@@ -26,6 +26,7 @@ from annotation.models import (
 )
 from annotation.rounds.config import RoundConfig
 from annotation.rounds.dispatch import generate_responses_send, round_run_send
+from annotation.rounds.limits import round_config_check
 from training.config import ConfigError
 
 
@@ -47,6 +48,7 @@ def round_launch(
         parsed = RoundConfig.from_dict(config)
     except (ConfigError, TypeError) as exc:
         raise ApplicationError(str(exc), field="config") from exc
+    round_config_check(project=project, config=parsed)
     watermark = Annotation.objects.filter(project=project).aggregate(m=Max("id"))["m"] or 0
     try:
         with transaction.atomic():
