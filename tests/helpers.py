@@ -88,18 +88,12 @@ def hold_lease(comparison: Comparison, user, seconds: int = 600) -> None:
     given one). A user whose judgement is already in (a correction follows) keeps their assignment."""
     if Annotation.objects.filter(comparison=comparison, annotator=user, is_live=True).exists():
         return
+    lease = {"state": AssignmentState.LEASED, "leased_until": timezone.now() + timedelta(seconds=seconds)}
     Assignment.objects.update_or_create(
         comparison=comparison,
         annotator=user,
-        defaults={
-            "state": AssignmentState.LEASED,
-            "leased_until": timezone.now() + timedelta(seconds=seconds),
-        },
-        create_defaults={
-            "project_id": comparison.project_id,
-            "state": AssignmentState.LEASED,
-            "leased_until": timezone.now() + timedelta(seconds=seconds),
-        },
+        defaults=lease,
+        create_defaults={**lease, "project_id": comparison.project_id},
     )
 
 
