@@ -13,3 +13,15 @@ def test_round_ppo_defaults_to_the_cpu_lora_recipe_unless_told_otherwise():
     smoke = RoundConfig.from_dict({"preset": "smoke"})
     assert smoke.ppo_config().lora is False  # presets stand as written
     assert smoke.require_improvement is False  # a pipeline check reaches the generate stage
+
+
+def test_round_dpo_defaults_to_the_round_learning_rate_unless_told_otherwise():
+    from annotation.rounds.config import RoundConfig
+    from training.config import DPOConfig
+
+    assert RoundConfig.from_dict({}).dpo_config().learning_rate == 2e-5
+    assert DPOConfig().learning_rate == 5e-6  # the library keeps TRL's default for the CLI
+    own = RoundConfig.from_dict({"dpo": {"learning_rate": 1e-6}}).dpo_config()
+    assert own.learning_rate == 1e-6
+    smoke = RoundConfig.from_dict({"preset": "smoke"}).dpo_config()
+    assert smoke.learning_rate == DPOConfig.smoke().learning_rate  # presets stand as written
