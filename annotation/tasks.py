@@ -2,6 +2,7 @@
 to its domain and imported here so that every worker registers it. Task names stay
 `annotation.tasks.<name>` (messages in flight and the beat schedule in config/settings.py use them)."""
 
+from annotation.accounts.tasks import tokens_purge
 from annotation.queue.tasks import leases_expire
 from annotation.rounds.tasks import (
     rounds_reap_stale,
@@ -14,6 +15,7 @@ __all__ = [
     "leases_expire",
     "rounds_reap_stale",
     "rounds_schedule",
+    "tokens_purge",
     "training_generate_responses",
     "training_round_run",
 ]

@@ -5,6 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from annotation import views
+from annotation.accounts import api as accounts_api
 from annotation.data import api as data_api
 from annotation.projects import api as projects_api
 from annotation.queue import api as queue_api
@@ -23,7 +24,9 @@ urlpatterns = [
 ]
 
 api_urlpatterns = [
-    path("auth/token/", projects_api.TokenView.as_view(), name="api-token"),
+    path("auth/token/", accounts_api.TokenView.as_view(), name="api-token"),
+    path("auth/tokens/", accounts_api.TokenListView.as_view(), name="api-tokens"),
+    path("auth/tokens/<int:token_id>/", accounts_api.TokenDetailView.as_view(), name="api-token-detail"),
     path("projects/", projects_api.ProjectListView.as_view(), name="api-projects"),
     path("projects/<slug:slug>/", projects_api.ProjectDetailView.as_view(), name="api-project"),
     path("projects/<slug:slug>/members/", projects_api.MemberListView.as_view(), name="api-members"),

@@ -102,8 +102,8 @@ def _percentile(values: list[float], q: float) -> float:
 
 def run_level(project, port: int, annotators: int, seconds: float, combined: bool) -> dict:  # type: ignore[no-untyped-def]
     from django.contrib.auth import get_user_model
-    from rest_framework.authtoken.models import Token
 
+    from annotation.accounts.tokens import token_create
     from annotation.models import Role
     from annotation.projects.services import membership_set, user_create
 
@@ -114,7 +114,7 @@ def run_level(project, port: int, annotators: int, seconds: float, combined: boo
             username=username, password=uuid.uuid4().hex
         )
         membership_set(project=project, username=username, role=Role.ANNOTATOR)
-        tokens.append(Token.objects.get_or_create(user=user)[0].key)
+        tokens.append(token_create(user=user, name="benchmark", days=1).key)
 
     next_path = f"/api/v1/projects/{project.slug}/tasks/next/"
 

@@ -117,13 +117,14 @@ def seed(annotations: int):  # type: ignore[no-untyped-def]
 
 def admin_token() -> str:
     from django.contrib.auth import get_user_model
-    from rest_framework.authtoken.models import Token
+
+    from annotation.accounts.tokens import token_create
 
     user, _ = get_user_model().objects.get_or_create(username="export-bench-admin")
     if not user.is_superuser:
         user.is_superuser = user.is_staff = True
         user.save()
-    return Token.objects.get_or_create(user=user)[0].key
+    return token_create(user=user, name="benchmark", days=1).key
 
 
 def start_server() -> tuple[subprocess.Popen, int]:

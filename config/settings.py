@@ -2,6 +2,7 @@
 
 import json
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -62,7 +63,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "axes",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
@@ -79,6 +80,14 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a lockout flagged during authentication into the lockout answer.
+    "axes.middleware.AxesMiddleware",
+]
+
+# The lockout backend first: a locked-out username or address is refused before its password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -177,7 +186,7 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first so that anonymous API calls get 401 with a WWW-Authenticate header.
-        "rest_framework.authentication.TokenAuthentication",
+        "annotation.accounts.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -191,7 +200,26 @@ REST_FRAMEWORK = {
         "submit": os.environ.get("PREFER_SUBMIT_RATE", "120/min") or None,
     },
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # How many reverse proxies in front of the app append to X-Forwarded-For; the throttles and the login
+    # lockout believe that many entries and no more (0: the header is ignored, REMOTE_ADDR is the client).
+    "NUM_PROXIES": int(os.environ.get("PREFER_NUM_PROXIES", "0")),
 }
+
+# API tokens: hashed at rest, expiring after this many days (a client may ask for fewer).
+PREFER_TOKEN_DAYS = int(os.environ.get("PREFER_TOKEN_DAYS", "30"))
+
+# Failed sign-ins (page, admin, token endpoint) before a lockout, within the cool-off window: per username,
+# and per client address (generous: a whole office may share one). annotation/accounts/lockout.py.
+PREFER_LOGIN_FAILURES_PER_USERNAME = int(os.environ.get("PREFER_LOGIN_FAILURES_PER_USERNAME", "10"))
+PREFER_LOGIN_FAILURES_PER_ADDRESS = int(os.environ.get("PREFER_LOGIN_FAILURES_PER_ADDRESS", "100"))
+AXES_HANDLER = "annotation.accounts.lockout.LoginLockoutHandler"
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_FAILURE_LIMIT = 1  # the handler reports 1 once any parameter reached its own limit above
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("PREFER_LOGIN_COOLOFF_MINUTES", "15")))
+AXES_CLIENT_IP_CALLABLE = "annotation.accounts.lockout.client_address"
+AXES_LOCKOUT_CALLABLE = "annotation.accounts.lockout.lockout_response"
+AXES_RESET_ON_SUCCESS = False  # one account's success must not clear an address's count for everyone
+AXES_SENSITIVE_PARAMETERS = ["password"]
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Prefer API",
@@ -222,6 +250,7 @@ CELERY_BEAT_SCHEDULE = {
     "rounds-schedule": {"task": "annotation.tasks.rounds_schedule", "schedule": 60.0},
     "rounds-reap-stale": {"task": "annotation.tasks.rounds_reap_stale", "schedule": 60.0},
     "leases-expire": {"task": "annotation.tasks.leases_expire", "schedule": 300.0},
+    "tokens-purge": {"task": "annotation.tasks.tokens_purge", "schedule": 3600.0},
 }
 # A round's worker refreshes its heartbeat this often; a round silent for 3x the stale time is failed.
 PREFER_ROUND_HEARTBEAT_SECONDS = float(os.environ.get("PREFER_ROUND_HEARTBEAT_SECONDS", "10"))

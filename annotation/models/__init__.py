@@ -2,6 +2,7 @@
 writes live in the services, reads in the selectors of each domain package. Everything is re-exported here,
 so `annotation.models.Project` keeps working (app label `annotation`, tables unchanged)."""
 
+from annotation.models.accounts import ApiToken
 from annotation.models.projects import Membership, Project, Role, default_rating_axes
 from annotation.models.prompts import Prompt, Response, Split
 from annotation.models.queue import (
@@ -27,6 +28,7 @@ from annotation.models.rounds import (
 __all__ = [
     "ACTIVE_ROUND_STATUSES",
     "Annotation",
+    "ApiToken",
     "Assignment",
     "AssignmentState",
     "Comparison",

@@ -1,39 +1,18 @@
-"""REST endpoints for tokens, projects and members (DESIGN section 7). Thin doors: parse input, call one
+"""REST endpoints for projects and members (DESIGN section 7). Thin doors: parse input, call one
 service or selector, render."""
 
-from django.contrib.auth import authenticate
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
-from rest_framework.authtoken.models import Token
-from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotation.access import is_site_admin, project_for_user, projects_for_user
-from annotation.errors import ApplicationError, PermissionDenied
+from annotation.errors import PermissionDenied
 from annotation.models import Role
 from annotation.projects import serializers as s
 from annotation.projects.services import membership_set, project_create, project_update
-from annotation.rest import ERRORS, ScopedThrottle, parse
-
-
-class TokenView(APIView):
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
-    throttle_classes = [ScopedThrottle]
-    throttle_scope = "token"
-
-    @extend_schema(request=s.TokenRequestSerializer, responses={200: s.TokenSerializer, 400: ERRORS[400]})
-    def post(self, request: Request) -> Response:
-        data = parse(s.TokenRequestSerializer, request.data)
-        user = authenticate(request._request, username=data["username"], password=data["password"])
-        if user is None or not user.is_active:
-            raise ApplicationError(
-                "Unable to log in with these credentials.", field="password", code="bad_login"
-            )
-        token, _ = Token.objects.get_or_create(user=user)
-        return Response({"token": token.key})
+from annotation.rest import ERRORS, parse
 
 
 class ProjectListView(APIView):

@@ -1,18 +1,9 @@
-"""Input and output shapes of the projects, members and token endpoints. Input serializers only check
+"""Input and output shapes of the projects and members endpoints. Input serializers only check
 types; the business rules (and their error messages) live in the services."""
 
 from rest_framework import serializers
 
 from annotation.models import Membership, Project, Role
-
-
-class TokenRequestSerializer(serializers.Serializer):
-    username = serializers.CharField()
-    password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
-
-
-class TokenSerializer(serializers.Serializer):
-    token = serializers.CharField()
 
 
 class ProjectSerializer(serializers.ModelSerializer):

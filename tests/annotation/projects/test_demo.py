@@ -4,6 +4,7 @@ from io import StringIO
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.http import HttpRequest
 from django.test import Client
 
 from annotation.models import Comparison, ComparisonItem, Membership, Project, Prompt, Response, Role
@@ -91,8 +92,9 @@ def test_seed_demo_twice(db):
     assert f"0 imported, {file_line_count()} already present" in second
     assert printed_passwords(second) == passwords  # the demo passwords still work, so they are shown
 
+    # The lockout backend (django-axes) needs the request a login comes with; Client.login passes none.
     for username in ("admin", "annotator1", "annotator2"):
-        assert Client().login(username=username, password=passwords[username]), username
+        assert Client().login(request=HttpRequest(), username=username, password=passwords[username]), username
 
 
 def test_passwords_from_environment(db, monkeypatch):
@@ -104,8 +106,8 @@ def test_passwords_from_environment(db, monkeypatch):
         "annotator1": "env-annotator-secret",
         "annotator2": "env-annotator-secret",
     }
-    assert Client().login(username="annotator2", password="env-annotator-secret")
-    assert not Client().login(username="annotator2", password="annotate-demo-pass")
+    assert Client().login(request=HttpRequest(), username="annotator2", password="env-annotator-secret")
+    assert not Client().login(request=HttpRequest(), username="annotator2", password="annotate-demo-pass")
 
 
 def test_existing_user_keeps_password_and_role(db):
@@ -113,7 +115,7 @@ def test_existing_user_keeps_password_and_role(db):
     output = seed()
     assert re.search(r"^\s+annotator1\s+\(existing user, password unchanged\)$", output, re.MULTILINE)
     assert "annotator1" not in printed_passwords(output)
-    assert Client().login(username="annotator1", password="my-own-password")
+    assert Client().login(request=HttpRequest(), username="annotator1", password="my-own-password")
     assert Membership.objects.get(project__slug="demo", user=user).role == Role.ANNOTATOR
 
     # A role changed after seeding is left alone on the next run.

@@ -1,0 +1,1 @@
+"""Who may sign in and how: API tokens, and the lockout of repeated failed logins."""
