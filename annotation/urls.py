@@ -30,6 +30,11 @@ api_urlpatterns = [
     path("projects/", projects_api.ProjectListView.as_view(), name="api-projects"),
     path("projects/<slug:slug>/", projects_api.ProjectDetailView.as_view(), name="api-project"),
     path("projects/<slug:slug>/members/", projects_api.MemberListView.as_view(), name="api-members"),
+    path(
+        "projects/<slug:slug>/members/<str:username>/",
+        projects_api.MemberDetailView.as_view(),
+        name="api-member",
+    ),
     path("projects/<slug:slug>/prompts/import/", data_api.PromptImportView.as_view(), name="api-import"),
     path("projects/<slug:slug>/tasks/next/", queue_api.TaskNextView.as_view(), name="api-task-next"),
     path(

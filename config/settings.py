@@ -196,6 +196,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "annotation.rest.exception_handler",
     "DEFAULT_THROTTLE_RATES": {
         "token": "30/min",
+        "members": "60/min",
         # Annotation submissions per user; empty: no limit (the throughput benchmarks).
         "submit": os.environ.get("PREFER_SUBMIT_RATE", "120/min") or None,
     },

@@ -11,8 +11,8 @@ from annotation.access import is_site_admin, project_for_user, projects_for_user
 from annotation.errors import PermissionDenied
 from annotation.models import Role
 from annotation.projects import serializers as s
-from annotation.projects.services import membership_set, project_create, project_update
-from annotation.rest import ERRORS, parse
+from annotation.projects.services import membership_remove, membership_set, project_create, project_update
+from annotation.rest import ERRORS, ScopedThrottle, parse
 
 
 class ProjectListView(APIView):
@@ -49,6 +49,10 @@ class ProjectDetailView(APIView):
 
 
 class MemberListView(APIView):
+    # Adding by username tells an admin whether a name exists: bounded, so that it is no way to list users.
+    throttle_classes = [ScopedThrottle]
+    throttle_scope = "members"
+
     @extend_schema(responses={200: s.MemberSerializer(many=True), **ERRORS})
     def get(self, request: Request, slug: str) -> Response:
         project, _ = project_for_user(user=request.user, slug=slug, min_role=Role.ADMIN)
@@ -59,5 +63,15 @@ class MemberListView(APIView):
     def post(self, request: Request, slug: str) -> Response:
         project, _ = project_for_user(user=request.user, slug=slug, min_role=Role.ADMIN)
         data = parse(s.MemberCreateSerializer, request.data)
-        membership = membership_set(project=project, username=data["username"], role=data["role"])
+        membership = membership_set(
+            project=project, username=data["username"], role=data["role"], by=request.user
+        )
         return Response(s.MemberSerializer(membership).data, status=status.HTTP_201_CREATED)
+
+
+class MemberDetailView(APIView):
+    @extend_schema(request=None, responses={204: None, **ERRORS})
+    def delete(self, request: Request, slug: str, username: str) -> Response:
+        project, _ = project_for_user(user=request.user, slug=slug, min_role=Role.ADMIN)
+        membership_remove(project=project, username=username, by=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -7,9 +7,19 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.db.models import Case, F, Value, When
 from django.db.models.functions import Coalesce, Greatest, Now
+from django.utils import timezone
 
-from annotation.errors import ApplicationError, Conflict, NotFound
-from annotation.models import Comparison, ComparisonStatus, Membership, PolicyVersion, Project, Role
+from annotation.errors import ApplicationError, Conflict, NotFound, PermissionDenied
+from annotation.models import (
+    Assignment,
+    AssignmentState,
+    Comparison,
+    ComparisonStatus,
+    Membership,
+    PolicyVersion,
+    Project,
+    Role,
+)
 
 User = get_user_model()
 
@@ -148,17 +158,54 @@ def _comparisons_follow_overlap(*, project: Project) -> None:
 
 
 @transaction.atomic
-def membership_set(*, project: Project, username: str, role: str) -> Membership:
+def _check_admin_change(*, project: Project, membership: Membership, by: AbstractBaseUser | None) -> None:
+    """An admin's role is theirs or a site admin's to take away (`by` None: the machine's own CLI), and a
+    project keeps at least one admin."""
+    if membership.role != Role.ADMIN:
+        return
+    if by is not None and not by.is_superuser and by.pk != membership.user_id:
+        raise PermissionDenied(
+            "Only a site admin can demote or remove another admin; an admin may step down themselves.",
+            field="username",
+        )
+    if not project.memberships.filter(role=Role.ADMIN).exclude(pk=membership.pk).exists():
+        raise Conflict(
+            "The project would have no admin left: make someone else admin first.", field="username"
+        )
+
+
+def membership_set(
+    *, project: Project, username: str, role: str, by: AbstractBaseUser | None = None
+) -> Membership:
     """Add a user to a project with a role, or change the role of an existing member."""
     if role not in Role.values:
         raise ApplicationError(f"must be one of {', '.join(Role.values)}", field="role")
     user = User.objects.filter(username=username).first()
     if user is None:
         raise NotFound(f"no user {username!r}", field="username")
-    membership, created = Membership.objects.get_or_create(
-        project=project, user=user, defaults={"role": role}
-    )
-    if not created and membership.role != role:
-        membership.role = role
-        membership.save(update_fields=["role"])
+    with transaction.atomic():
+        membership, created = Membership.objects.select_for_update().get_or_create(
+            project=project, user=user, defaults={"role": role}
+        )
+        if not created and membership.role != role:
+            _check_admin_change(project=project, membership=membership, by=by)
+            membership.role = role
+            membership.save(update_fields=["role"])
     return membership
+
+
+def membership_remove(*, project: Project, username: str, by: AbstractBaseUser | None = None) -> None:
+    """Take a user off a project; their submitted annotations stay (they are the project's data)."""
+    with transaction.atomic():
+        membership = (
+            Membership.objects.select_for_update().filter(project=project, user__username=username).first()
+        )
+        if membership is None:
+            raise NotFound(f"{username!r} is not a member of this project", field="username")
+        _check_admin_change(project=project, membership=membership, by=by)
+        # Their open leases go back to the queue now rather than when they time out.
+        now = timezone.now()
+        Assignment.objects.filter(
+            project=project, annotator_id=membership.user_id, state=AssignmentState.LEASED
+        ).update(state=AssignmentState.EXPIRED, leased_until=now, updated_at=now)
+        membership.delete()

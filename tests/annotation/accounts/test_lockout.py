@@ -10,7 +10,6 @@ from rest_framework.throttling import ScopedRateThrottle
 from annotation.accounts.lockout import client_address
 from tests.factories import PASSWORD
 
-
 ADDRESSES = ["127.0.0.1", "10.0.0.1", "10.0.2.1", "10.9.9.9"] + [
     f"10.0.{n}.{m}" for n in (1, 3) for m in range(10)
 ]

@@ -94,7 +94,8 @@ def test_seed_demo_twice(db):
 
     # The lockout backend (django-axes) needs the request a login comes with; Client.login passes none.
     for username in ("admin", "annotator1", "annotator2"):
-        assert Client().login(request=HttpRequest(), username=username, password=passwords[username]), username
+        password = passwords[username]
+        assert Client().login(request=HttpRequest(), username=username, password=password), username
 
 
 def test_passwords_from_environment(db, monkeypatch):
