@@ -50,6 +50,13 @@ class ErrorSerializer(serializers.Serializer):
 def parse(serializer_class: type, data: Any) -> dict[str, Any]:
     """The validated input of a request body or query (a 400 naming the field otherwise)."""
     serializer = serializer_class(data=data)
+    if hasattr(data, "keys"):
+        # A field the API does not know is an error, never silently dropped (a typo'd setting, a client
+        # sending data this version cannot store). Form posts carry Django's CSRF field: not data.
+        unknown = sorted(set(data.keys()) - set(serializer.fields) - {"csrfmiddlewaretoken"})
+        if unknown:
+            known = ", ".join(sorted(serializer.fields))
+            raise exceptions.ValidationError({unknown[0]: [f"unknown field; this endpoint takes {known}"]})
     serializer.is_valid(raise_exception=True)
     return dict(serializer.validated_data)
 
