@@ -26,7 +26,7 @@ class ExportStream:
 
     def _per_comparison(self, encode: bool) -> Iterator[list[Any]]:
         raw = self.fmt == "raw"
-        pseudonym = annotator_pseudonymiser()
+        pseudonym = annotator_pseudonymiser(project_id=self.project.pk)
         for record in comparison_records(project=self.project, filters=self.filters, full=raw):
             if raw and encode:
                 rows: list[Any] = list(raw_lines(record, pseudonym))

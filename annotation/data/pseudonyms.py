@@ -1,8 +1,10 @@
 """Annotator pseudonyms for exports and stats: stable across exports, meaningless without the key.
 
 A keyed HMAC (not a plain hash) because user ids are small sequential integers: anyone could hash 1..10^6 and
-match. The key is settings.PREFER_PSEUDONYM_KEY, else one derived from SECRET_KEY (so rotating SECRET_KEY
-changes every pseudonym; set PREFER_PSEUDONYM_KEY where pseudonyms must outlive that)."""
+match. Per project: the same person has unrelated pseudonyms in two projects, so that datasets released from
+different projects cannot be joined on the annotator. The key is settings.PREFER_PSEUDONYM_KEY, else one
+derived from SECRET_KEY (so rotating SECRET_KEY changes every pseudonym; set PREFER_PSEUDONYM_KEY where
+pseudonyms must outlive that)."""
 
 import hashlib
 import hmac
@@ -27,17 +29,18 @@ def _pseudonym_key() -> bytes:
 
 
 @lru_cache(maxsize=65536)
-def _pseudonym(key: bytes, user_id: int) -> str:
-    digest = hmac.new(key, f"user:{user_id}".encode(), hashlib.sha256).hexdigest()
+def _pseudonym(key: bytes, project_id: int, user_id: int) -> str:
+    digest = hmac.new(key, f"project:{project_id}:user:{user_id}".encode(), hashlib.sha256).hexdigest()
     return PSEUDONYM_PREFIX + digest[:20]
 
 
-def annotator_pseudonym(user_id: int) -> str:
-    """The stable pseudonym of a user: `ann_` + 20 hex digits of HMAC-SHA256(key, "user:<id>")."""
-    return _pseudonym(_pseudonym_key(), int(user_id))
+def annotator_pseudonym(user_id: int, *, project_id: int) -> str:
+    """The stable pseudonym of a user in a project: `ann_` + 20 hex digits of
+    HMAC-SHA256(key, "project:<project id>:user:<user id>")."""
+    return _pseudonym(_pseudonym_key(), int(project_id), int(user_id))
 
 
-def annotator_pseudonymiser() -> Callable[[int], str]:
-    """annotator_pseudonym with the key looked up once (for exports that call it per row)."""
+def annotator_pseudonymiser(*, project_id: int) -> Callable[[int], str]:
+    """annotator_pseudonym for one project with the key looked up once (for exports that call it per row)."""
     key = _pseudonym_key()
-    return lambda user_id: _pseudonym(key, int(user_id))
+    return lambda user_id: _pseudonym(key, int(project_id), int(user_id))

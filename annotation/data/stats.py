@@ -220,7 +220,7 @@ def _compute_stats(project: Project, now: dt.datetime) -> dict[str, Any]:
         agree, votes = by_annotator.get(row["annotator_id"], (0, 0))
         annotators.append(
             {
-                "annotator": annotator_pseudonym(row["annotator_id"]),
+                "annotator": annotator_pseudonym(row["annotator_id"], project_id=project.pk),
                 "annotations": row["n"],
                 "median_time_ms": row["median_time_ms"],
                 "last_annotation_at": row["last"],

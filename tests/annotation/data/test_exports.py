@@ -10,7 +10,7 @@ import pytest
 from django.core.checks import Tags, run_checks
 from django.core.management import CommandError, call_command
 
-from annotation.data.pseudonyms import annotator_pseudonym
+from annotation.data.pseudonyms import annotator_pseudonym, annotator_pseudonymiser
 from annotation.formats.exports import transcript
 from annotation.models import Annotation, PolicyVersion, Prompt, Response, Role
 from tests.factories import ProjectFactory, make_comparisons, member
@@ -181,7 +181,7 @@ def test_raw_has_one_row_per_live_annotation_with_pseudonyms(labelled):
     assert next(row for row in rows if row["comparison_id"] == c3.pk)["all_bad"] is True
     tie = next(row for row in rows if row["comparison_id"] == c2.pk)["ranking"]
     assert len(tie) == 1 and sorted(tie[0]) == sorted(item.response_id for item in c2.items.all())
-    by_user = {annotator_pseudonym(user.pk): user for user in users}
+    by_user = {annotator_pseudonym(user.pk, project_id=project.pk): user for user in users}
     assert {row["annotator"] for row in rows} == set(by_user)
     body = json.dumps(rows)
     for user in users:
@@ -190,19 +190,24 @@ def test_raw_has_one_row_per_live_annotation_with_pseudonyms(labelled):
     assert "annotator_id" not in body
 
 
-def test_pseudonym_is_stable_keyed_and_reveals_no_id(settings):
-    first = annotator_pseudonym(42)
-    assert first == annotator_pseudonym(42) and first != annotator_pseudonym(43)
+def test_pseudonym_is_stable_keyed_per_project_and_reveals_no_id(settings):
+    def pseudonym(user_id: int, project_id: int = 7) -> str:
+        return annotator_pseudonym(user_id, project_id=project_id)
+
+    first = pseudonym(42)
+    assert first == pseudonym(42) and first != pseudonym(43)
     assert re.fullmatch(r"ann_[0-9a-f]{20}", first)
+    # Two projects' datasets cannot be joined on the annotator.
+    assert pseudonym(42, project_id=8) != first
     # Not an unkeyed hash of the id, which anyone could recompute for every small integer.
-    for guess in ("42", "user:42"):
+    for guess in ("42", "user:42", "project:7:user:42"):
         assert hashlib.sha256(guess.encode()).hexdigest()[:20] != first[4:]
     settings.PREFER_PSEUDONYM_KEY = "another-key"
-    assert annotator_pseudonym(42) != first
+    assert pseudonym(42) != first
     settings.PREFER_PSEUDONYM_KEY = ""
-    assert annotator_pseudonym(42) == first  # falls back to the SECRET_KEY-derived key
+    assert pseudonym(42) == first  # falls back to the SECRET_KEY-derived key
     settings.SECRET_KEY = "a-different-secret-key-of-reasonable-length-0123456789"
-    assert annotator_pseudonym(42) != first
+    assert pseudonym(42) != first
 
 
 def test_deploy_check_warns_when_pseudonyms_would_follow_secret_key(settings):
@@ -367,6 +372,5 @@ def test_fast_raw_lines_equal_the_encoded_raw_rows(labelled):
     records = list(comparison_records(project=project, full=True))
     assert sum(len(record.annotations) for record in records) == 6
     for record in records:
-        assert list(raw_lines(record, annotator_pseudonym)) == [
-            ndjson_line(row) for row in raw_rows(record, annotator_pseudonym)
-        ]
+        pseudonym = annotator_pseudonymiser(project_id=project.pk)
+        assert list(raw_lines(record, pseudonym)) == [ndjson_line(row) for row in raw_rows(record, pseudonym)]

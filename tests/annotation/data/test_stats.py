@@ -63,8 +63,10 @@ def test_project_stats_values(scored):
         "consensus_agreement": 0.8,
     }
     rows = {row["annotator"]: row for row in stats["annotators"]}
-    assert list(rows) == [annotator_pseudonym(u.pk) for u in (alice, bob, carol)]  # most annotations first
-    a, b, c = (rows[annotator_pseudonym(u.pk)] for u in (alice, bob, carol))
+    assert list(rows) == [
+        annotator_pseudonym(u.pk, project_id=project.pk) for u in (alice, bob, carol)
+    ]  # most annotations first
+    a, b, c = (rows[annotator_pseudonym(u.pk, project_id=project.pk)] for u in (alice, bob, carol))
     assert (a["annotations"], a["median_time_ms"], a["agreement"], a["agreement_votes"]) == (4, 2500, 0.5, 2)
     assert (b["annotations"], b["agreement"], b["agreement_votes"]) == (3, 0.5, 2)
     assert (c["annotations"], c["agreement"], c["agreement_votes"]) == (1, 0.0, 1)
@@ -90,7 +92,7 @@ def test_annotator_agreement_leaves_the_annotator_out(db):
         for user, order in zip((alice, bob, carol), orders, strict=True):
             annotate(comparison, user, order=order)
     rows = {row["annotator"]: row for row in project_stats(project=project)["annotators"]}
-    got = [rows[annotator_pseudonym(user.pk)] for user in (alice, bob, carol)]
+    got = [rows[annotator_pseudonym(user.pk, project_id=project.pk)] for user in (alice, bob, carol)]
     assert [(row["agreement"], row["agreement_votes"]) for row in got] == [(1.0, 1), (1.0, 1), (0.5, 2)]
 
 
@@ -109,7 +111,7 @@ def test_stats_api_roles_and_pseudonyms(scored, site_admin, outsider):
     assert "annotators" not in body
     assert body["agreement"]["krippendorff_alpha"] == 0.2 and body["annotations"]["annotators"] == 3
     for user in (alice, bob, carol):
-        assert annotator_pseudonym(user.pk) not in reviewer.content.decode()
+        assert annotator_pseudonym(user.pk, project_id=project.pk) not in reviewer.content.decode()
 
     for user in (member(project, Role.ADMIN), site_admin):
         response = api_client(user).get(url)
@@ -117,9 +119,9 @@ def test_stats_api_roles_and_pseudonyms(scored, site_admin, outsider):
         body = response.json()
         assert body["agreement"]["krippendorff_alpha"] == 0.2 and body["median_time_ms"] == 5500
         assert {row["annotator"]: row["agreement"] for row in body["annotators"]} == {
-            annotator_pseudonym(alice.pk): 0.5,
-            annotator_pseudonym(bob.pk): 0.5,
-            annotator_pseudonym(carol.pk): 0.0,
+            annotator_pseudonym(alice.pk, project_id=project.pk): 0.5,
+            annotator_pseudonym(bob.pk, project_id=project.pk): 0.5,
+            annotator_pseudonym(carol.pk, project_id=project.pk): 0.0,
         }
         text = response.content.decode()
         for user in (alice, bob, carol):
@@ -150,7 +152,7 @@ def test_dashboard_partial_renders_names_for_admins(scored):
         {"stats": project_stats(project=project, include_usernames=True), "project": project},
     )
     assert 'data-stat="alpha">0.20<' in html and 'data-stat="live">8<' in html
-    assert ">alice <small" in html and annotator_pseudonym(alice.pk) in html
+    assert ">alice <small" in html and annotator_pseudonym(alice.pk, project_id=project.pk) in html
     assert html.count("<meter") == 78 and f"/api/v1/projects/{project.slug}/export/?format=trl" in html
 
 
