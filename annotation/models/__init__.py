@@ -17,6 +17,7 @@ from annotation.models.queue import (
 from annotation.models.rounds import (
     ACTIVE_ROUND_STATUSES,
     DatasetSnapshot,
+    GenerationJob,
     PolicyVersion,
     RewardModelVersion,
     RoundKind,
@@ -35,6 +36,7 @@ __all__ = [
     "ComparisonItem",
     "ComparisonStatus",
     "DatasetSnapshot",
+    "GenerationJob",
     "Membership",
     "PolicyVersion",
     "Project",

@@ -153,3 +153,26 @@ class TrainingRound(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in ACTIVE_ROUND_STATUSES
+
+
+class GenerationJob(models.Model):
+    """A fill-the-queue generation (a task on the gpu queue): its state and progress for whoever started it,
+    and the record, in Postgres beside the comparisons it wrote, that makes a redelivered task a no-op."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="generation_jobs")
+    # Set when a task arrived without a job (sent directly): its Celery id is then the idempotency key.
+    task_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    status = models.CharField(max_length=16, choices=RoundStatus.choices, default=RoundStatus.QUEUED)
+    limit = models.PositiveIntegerField(help_text="Prompts to write new comparisons for")
+    progress = models.FloatField(default=0.0)
+    comparisons = models.PositiveIntegerField(default=0, help_text="Comparisons written")
+    error = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["project", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"generation {self.pk} of {self.project_id} ({self.status})"

@@ -30,6 +30,6 @@ def round_run_send(*, round_id: int) -> None:
     _send_on_commit(ROUND_RUN_TASK, (round_id,))
 
 
-def generate_responses_send(*, project_id: int, limit: int) -> None:
-    """Send a fill-the-queue generation for the project to the gpu queue when the transaction commits."""
-    _send_on_commit(GENERATE_RESPONSES_TASK, (project_id,), {"limit": limit})
+def generate_responses_send(*, project_id: int, limit: int, job_id: int) -> None:
+    """Send a fill-the-queue generation job to the gpu queue when the transaction commits."""
+    _send_on_commit(GENERATE_RESPONSES_TASK, (project_id,), {"limit": limit, "job_id": job_id})

@@ -3,16 +3,29 @@ policy against its parent, and filling the queue from the current policy without
 (`generate_responses`, the admin action, `seed_demo --generate`). torch is imported only inside the calls."""
 
 import dataclasses
+from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Count
+from django.utils import timezone
 
 from annotation.data.comparisons import comparisons_create
 from annotation.errors import ApplicationError
-from annotation.models import Comparison, PolicyVersion, Project, Prompt, Response, Split, TrainingRound
+from annotation.models import (
+    Comparison,
+    GenerationJob,
+    PolicyVersion,
+    Project,
+    Prompt,
+    Response,
+    RoundStatus,
+    Split,
+    TrainingRound,
+)
 from training.config import GenerationConfig
 from training.metrics import ProgressCallback, StopCallback
 
@@ -36,9 +49,11 @@ def responses_generate(
     progress: ProgressCallback | None = None,
     should_stop: StopCallback | None = None,
     training_round: TrainingRound | None = None,
+    on_written: Callable[[list[Comparison]], None] | None = None,
 ) -> list[Comparison]:
     """Sample `count` responses per prompt from each policy in `sources` and make one comparison per prompt
-    (the counts add up to the project's responses per task)."""
+    (the counts add up to the project's responses per task). `on_written` runs in the transaction that
+    writes them (a job marking itself done commits with its comparisons, or not at all)."""
     from training.generation import generate
 
     if sum(count for _, count in sources) != project.responses_per_task:
@@ -74,7 +89,10 @@ def responses_generate(
                         )
                     )
             groups.append(Response.objects.bulk_create(group))
-        return comparisons_create(project=project, groups=groups, round=training_round)
+        comparisons = comparisons_create(project=project, groups=groups, round=training_round)
+        if on_written is not None:
+            on_written(comparisons)
+        return comparisons
 
 
 def fresh_prompts(project: Project, count: int) -> list[Prompt]:
@@ -87,7 +105,12 @@ def fresh_prompts(project: Project, count: int) -> list[Prompt]:
 
 
 def project_generate_responses(
-    *, project: Project, per_prompt: int | None = None, limit: int = 32
+    *,
+    project: Project,
+    per_prompt: int | None = None,
+    limit: int = 32,
+    progress: ProgressCallback | None = None,
+    on_written: Callable[[list[Comparison]], None] | None = None,
 ) -> list[Comparison]:
     """The current policy samples responses for the least-compared train prompts; one comparison each."""
     per_prompt = per_prompt or project.responses_per_task
@@ -106,4 +129,71 @@ def project_generate_responses(
         prompts=prompts,
         sources=[(project.current_policy, per_prompt)],
         generation=generation,
+        progress=progress,
+        on_written=on_written,
     )
+
+
+def _job_to_run(
+    *, project_id: int, job_id: int | None, task_id: str | None, limit: int
+) -> GenerationJob | None:
+    """Claim the job (made on the fly for a task sent without one); None when it needs no run: done
+    already, or being run by another delivery that is still within the generation time limit."""
+    now = timezone.now()
+    with transaction.atomic():
+        jobs = GenerationJob.objects.select_for_update()
+        if job_id is not None:
+            job = jobs.get(pk=job_id, project_id=project_id)
+        elif task_id:
+            job, _ = jobs.get_or_create(task_id=task_id, defaults={"project_id": project_id, "limit": limit})
+        else:
+            job = GenerationJob.objects.create(project_id=project_id, limit=limit)
+        if job.status == RoundStatus.SUCCEEDED:
+            return None
+        running_since = now - timedelta(seconds=settings.PREFER_GENERATION_TIME_LIMIT)
+        if job.status == RoundStatus.RUNNING and job.started_at and job.started_at > running_since:
+            return None
+        job.status, job.started_at, job.error, job.progress = RoundStatus.RUNNING, now, "", 0.0
+        job.save(update_fields=["status", "started_at", "error", "progress"])
+    return job
+
+
+def generation_job_run(
+    *,
+    project_id: int,
+    job_id: int | None = None,
+    task_id: str | None = None,
+    per_prompt: int | None = None,
+    limit: int = 32,
+) -> int:
+    """Run a fill-the-queue job once: a redelivered task finds it done (or running) and writes nothing.
+    Returns the number of comparisons the job wrote."""
+    job = _job_to_run(project_id=project_id, job_id=job_id, task_id=task_id, limit=limit)
+    if job is None:
+        found = GenerationJob.objects.filter(pk=job_id) if job_id is not None else None
+        found = found if found is not None else GenerationJob.objects.filter(task_id=task_id)
+        return found.values_list("comparisons", flat=True).first() or 0
+    current = GenerationJob.objects.filter(pk=job.pk)
+
+    def written(comparisons: list[Comparison]) -> None:
+        current.update(
+            status=RoundStatus.SUCCEEDED,
+            comparisons=len(comparisons),
+            progress=1.0,
+            finished_at=timezone.now(),
+        )
+
+    try:
+        project = Project.objects.get(pk=project_id)
+        created = project_generate_responses(
+            project=project,
+            per_prompt=per_prompt,
+            limit=job.limit,
+            progress=lambda fraction, _message: current.update(progress=round(fraction, 3)),
+            on_written=written,
+        )
+    except Exception as error:
+        text = error.text if isinstance(error, ApplicationError) else f"{type(error).__name__}: {error}"
+        current.update(status=RoundStatus.FAILED, error=text[:2000], finished_at=timezone.now())
+        raise
+    return len(created)

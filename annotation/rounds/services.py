@@ -18,6 +18,7 @@ from annotation.errors import ApplicationError, Conflict
 from annotation.models import (
     ACTIVE_ROUND_STATUSES,
     Annotation,
+    GenerationJob,
     Project,
     Response,
     RoundKind,
@@ -96,10 +97,12 @@ def round_cancel(*, training_round: TrainingRound) -> TrainingRound:
 
 
 @transaction.atomic
-def project_fill_queue(*, project: Project, limit: int = 32, once: bool = False) -> bool:
-    """Have a gpu worker sample responses from the current policy for `limit` fresh prompts (sent on commit);
-    with `once`, not when the policy has already written responses. Returns whether it was sent."""
+def project_fill_queue(*, project: Project, limit: int = 32, once: bool = False) -> GenerationJob | None:
+    """Have a gpu worker sample responses from the current policy for `limit` fresh prompts (a job, sent on
+    commit); with `once`, not when the policy has already written responses. Returns the job, if sent."""
     if once and Response.objects.filter(prompt__project=project, policy_version__isnull=False).exists():
-        return False
-    generate_responses_send(project_id=project.pk, limit=limit)
-    return True
+        return None
+    with transaction.atomic():
+        job = GenerationJob.objects.create(project=project, limit=limit)
+        generate_responses_send(project_id=project.pk, limit=limit, job_id=job.pk)
+    return job

@@ -5,9 +5,7 @@ annotation/rounds/dispatch.py, which is how the services send them."""
 
 from celery import shared_task
 from django.conf import settings
-from django.core.cache import cache
 
-from annotation.models import Project
 from annotation.rounds import generation, reaper, runner, schedule
 from annotation.rounds.dispatch import GENERATE_RESPONSES_TASK, GPU_QUEUE, ROUND_RUN_TASK
 
@@ -45,18 +43,13 @@ def training_round_run(self, round_id: int) -> str:  # type: ignore[no-untyped-d
     soft_time_limit=settings.PREFER_GENERATION_TIME_LIMIT - 60,
 )
 def training_generate_responses(  # type: ignore[no-untyped-def]
-    self, project_id: int, per_prompt: int | None = None, limit: int = 32
+    self, project_id: int, per_prompt: int | None = None, limit: int = 32, job_id: int | None = None
 ) -> int:
-    # Everything is written in one transaction at the end, so a delivery that died mid-way left nothing and
-    # is simply redone; this key covers the other case, a redelivery after the commit but before the ack.
-    done_key = f"prefer:generate-responses-done:{self.request.id}"
-    if self.request.id and (done := cache.get(done_key)) is not None:
-        return int(done)
-    project = Project.objects.get(pk=project_id)
-    created = len(generation.project_generate_responses(project=project, per_prompt=per_prompt, limit=limit))
-    if self.request.id:
-        cache.set(done_key, created, timeout=7 * 24 * 3600)
-    return created
+    # The job row (Postgres) is marked done in the transaction that writes the comparisons, so a delivery
+    # that died mid-way left nothing and is redone, and a redelivery after the commit writes nothing twice.
+    return generation.generation_job_run(
+        project_id=project_id, job_id=job_id, task_id=self.request.id, per_prompt=per_prompt, limit=limit
+    )
 
 
 @shared_task(name="annotation.tasks.rounds_reap_stale", ignore_result=True, **SHORT)

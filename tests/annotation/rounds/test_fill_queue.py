@@ -1,23 +1,34 @@
 """Filling the queue from the current policy without training: one service, which the admin action and
 `seed_demo --generate` call; the work goes to the gpu queue on commit."""
 
+import ast
 import io
 
 from django.core.management import call_command
 from django.test import Client
 
-from annotation.models import PolicyVersion, Project, Response
+from annotation.models import GenerationJob, PolicyVersion, Project, Response
 from annotation.rounds.services import project_fill_queue
 from tests.factories import PromptFactory
 from tests.helpers import broker_queue
 
 
 def _generation_messages() -> list[tuple[str, str]]:
-    return [
-        (m["headers"]["argsrepr"], m["headers"]["kwargsrepr"])
-        for m in reversed(broker_queue("gpu"))
-        if m["headers"]["task"] == "annotation.tasks.training_generate_responses"
-    ]
+    """(args, kwargs) of the generation messages sent, oldest first; each names a queued job of the project
+    with the same limit (the job id itself left out)."""
+    sent = []
+    for m in reversed(broker_queue("gpu")):
+        if m["headers"]["task"] != "annotation.tasks.training_generate_responses":
+            continue
+        kwargs = ast.literal_eval(m["headers"]["kwargsrepr"])
+        job = GenerationJob.objects.get(pk=kwargs.pop("job_id"))
+        assert (job.status, job.limit, f"({job.project_id},)") == (
+            "queued",
+            kwargs["limit"],
+            m["headers"]["argsrepr"],
+        )
+        sent.append((m["headers"]["argsrepr"], repr(kwargs)))
+    return sent
 
 
 def test_fill_queue_sends_on_commit_and_once_means_once(project, django_capture_on_commit_callbacks):
