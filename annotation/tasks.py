@@ -5,6 +5,7 @@ to its domain and imported here so that every worker registers it. Task names st
 from annotation.accounts.tasks import tokens_purge
 from annotation.queue.tasks import leases_expire
 from annotation.rounds.tasks import (
+    artifacts_sweep,
     rounds_reap_stale,
     rounds_schedule,
     training_generate_responses,
@@ -12,6 +13,7 @@ from annotation.rounds.tasks import (
 )
 
 __all__ = [
+    "artifacts_sweep",
     "leases_expire",
     "rounds_reap_stale",
     "rounds_schedule",

@@ -252,7 +252,11 @@ CELERY_BEAT_SCHEDULE = {
     "rounds-reap-stale": {"task": "annotation.tasks.rounds_reap_stale", "schedule": 60.0},
     "leases-expire": {"task": "annotation.tasks.leases_expire", "schedule": 300.0},
     "tokens-purge": {"task": "annotation.tasks.tokens_purge", "schedule": 3600.0},
+    "artifacts-sweep": {"task": "annotation.tasks.artifacts_sweep", "schedule": 3600.0},
 }
+# Checkpoints no version refers to (rejected policies, failed rounds) are deleted this long after they were
+# written (annotation/rounds/artifacts.py): time to look at a rejected policy, not to fill the disk.
+PREFER_ARTIFACT_GRACE_HOURS = float(os.environ.get("PREFER_ARTIFACT_GRACE_HOURS", "24"))
 # A round's worker refreshes its heartbeat this often; a round silent for 3x the stale time is failed.
 PREFER_ROUND_HEARTBEAT_SECONDS = float(os.environ.get("PREFER_ROUND_HEARTBEAT_SECONDS", "10"))
 PREFER_ROUND_STALE_SECONDS = float(os.environ.get("PREFER_ROUND_STALE_SECONDS", "120"))

@@ -6,7 +6,7 @@ annotation/rounds/dispatch.py, which is how the services send them."""
 from celery import shared_task
 from django.conf import settings
 
-from annotation.rounds import generation, reaper, runner, schedule
+from annotation.rounds import artifacts, generation, reaper, runner, schedule
 from annotation.rounds.dispatch import GENERATE_RESPONSES_TASK, GPU_QUEUE, ROUND_RUN_TASK
 
 # Periodic bookkeeping finishes in seconds; a hung one must not hold a worker slot for the training limit.
@@ -60,3 +60,9 @@ def rounds_reap_stale() -> list[int]:
 @shared_task(name="annotation.tasks.rounds_schedule", ignore_result=True, **SHORT)
 def rounds_schedule() -> list[int]:
     return schedule.rounds_schedule()
+
+
+# On the gpu queue: the gpu worker is the process that surely sees the artifacts' volume.
+@shared_task(name="annotation.tasks.artifacts_sweep", queue=GPU_QUEUE, ignore_result=True, **SHORT)
+def artifacts_sweep() -> int:
+    return len(artifacts.artifacts_sweep())
