@@ -4,6 +4,8 @@ input, names the field), its schema, and the input-parsing step of a thin door."
 import logging
 from typing import Any
 
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views.defaults import page_not_found
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import exceptions, serializers
 from rest_framework.request import Request
@@ -67,6 +69,48 @@ ERRORS = {
     403: OpenApiResponse(ErrorSerializer, description="Your role does not allow this"),
     404: OpenApiResponse(ErrorSerializer, description="No such object, or not visible to you"),
 }
+# For the endpoints with a rate limit (their throttle_scope) or the login lockout.
+THROTTLED = {
+    429: OpenApiResponse(ErrorSerializer, description="Too many requests (a rate limit or a login lockout)")
+}
+
+_ERROR_BODY = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+_HTTP_METHODS = {"get", "post", "put", "patch", "delete"}
+
+
+def document_common_errors(result: dict[str, Any], **_kwargs: Any) -> dict[str, Any]:
+    """drf-spectacular postprocessing hook: what every endpoint may answer whatever its view says. 401 where
+    the operation needs a login (no credentials, or a token expired or revoked), 404 where the path names an
+    object, 415 where it takes a body, all in the error shape (an API path's not-found page is JSON too:
+    `api_not_found`); and optional query parameters may be empty."""
+    for path, item in result.get("paths", {}).items():
+        for method, operation in item.items():
+            if method not in _HTTP_METHODS:
+                continue
+            responses = operation.setdefault("responses", {})
+            if any(requirement for requirement in operation.get("security", [])):
+                responses.setdefault(
+                    "401", {"content": _ERROR_BODY, "description": "Not signed in, or the token is not valid"}
+                )
+            if "{" in path:
+                responses.setdefault("404", {"content": _ERROR_BODY, "description": "No such object"})
+            for parameter in operation.get("parameters", []):
+                # DRF reads an empty optional query value (`?since=`, what an HTML form sends) as unset.
+                if parameter.get("in") == "query" and not parameter.get("required"):
+                    parameter["allowEmptyValue"] = True
+            if "requestBody" in operation:
+                responses.setdefault(
+                    "415", {"content": _ERROR_BODY, "description": "A body in a media type not listed here"}
+                )
+    return result
+
+
+def api_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """handler404: an API path that matches no route (`/api/v1/tasks/abc/`) answers in the API's error shape,
+    as its clients parse it; every other path gets the site's page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found.", "code": "not_found"}, status=404)
+    return page_not_found(request, exception or Http404())
 
 
 class ScopedThrottle(ScopedRateThrottle):

@@ -12,3 +12,5 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include(annotation_urls.urlpatterns)),
 ]
+
+handler404 = "annotation.rest.api_not_found"

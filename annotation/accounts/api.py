@@ -12,7 +12,7 @@ from annotation.accounts import serializers as s
 from annotation.accounts.tokens import token_create, token_revoke, tokens_for_user
 from annotation.errors import ApplicationError
 from annotation.models import ApiToken
-from annotation.rest import ERRORS, ScopedThrottle, parse
+from annotation.rest import ERRORS, THROTTLED, ScopedThrottle, parse
 
 
 def _current_token_id(request: Request) -> int | None:
@@ -26,7 +26,8 @@ class TokenView(APIView):
     throttle_scope = "token"
 
     def _signing_in(self) -> bool:
-        return getattr(self.request, "method", None) == "POST"
+        # Everything but DELETE: signing in, and methods the endpoint lacks (a 405, not a 401).
+        return getattr(self.request, "method", None) != "DELETE"
 
     def get_authenticators(self):  # type: ignore[no-untyped-def]
         # Signing in needs no credentials but the body's; revoking needs the token itself.
@@ -35,7 +36,9 @@ class TokenView(APIView):
     def get_permissions(self):  # type: ignore[no-untyped-def]
         return [AllowAny()] if self._signing_in() else super().get_permissions()
 
-    @extend_schema(request=s.TokenRequestSerializer, responses={200: s.TokenSerializer, 400: ERRORS[400]})
+    @extend_schema(
+        request=s.TokenRequestSerializer, responses={200: s.TokenSerializer, 400: ERRORS[400], **THROTTLED}
+    )
     def post(self, request: Request) -> Response:
         data = parse(s.TokenRequestSerializer, request.data)
         # The Django request, so that the lockout (django-axes) sees the client and counts the failure.
@@ -50,7 +53,7 @@ class TokenView(APIView):
             {"token": issued.key, "id": token.pk, "name": token.name, "expires_at": token.expires_at}
         )
 
-    @extend_schema(request=None, responses={204: None, 400: ERRORS[400]})
+    @extend_schema(request=None, responses={204: None, 400: ERRORS[400], **THROTTLED})
     def delete(self, request: Request) -> Response:
         current = _current_token_id(request)
         if current is None:

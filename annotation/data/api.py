@@ -4,6 +4,7 @@ stats. Thin doors."""
 from django.http import StreamingHttpResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
+from rest_framework.exceptions import ValidationError
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.renderers import JSONRenderer
@@ -16,6 +17,7 @@ from annotation.data import serializers as ds
 from annotation.data.exports import preference_export
 from annotation.data.imports import prompts_import
 from annotation.data.stats import project_stats
+from annotation.errors import ApplicationError
 from annotation.models import Role
 from annotation.rest import ERRORS as COMMON_ERRORS
 from annotation.rest import ErrorSerializer, parse
@@ -93,7 +95,17 @@ class PromptImportView(APIView):
     )
     def post(self, request: Request, slug: str) -> Response:
         project, _ = project_for_user(user=request.user, slug=slug, min_role=Role.ADMIN)
-        upload = parse(ds.ImportRequestSerializer, request.data)["file"]
+        try:
+            upload = parse(ds.ImportRequestSerializer, request.data)["file"]
+        except ValidationError as error:
+            # The import's 400 lists line errors; a request without a usable file is one, at line 0.
+            field, message = next(iter(error.detail.items())) if isinstance(error.detail, dict) else ("", "")
+            text = str(message[0] if isinstance(message, list) else message) or "a JSONL file is required"
+            raise ApplicationError(
+                f"{field or 'file'}: {text}",
+                field=field or "file",
+                extra={"errors": [{"line": 0, "field": field or "file", "message": text}]},
+            ) from error
         result = prompts_import(project=project, lines=upload)
         return Response(
             {"created": result.created, "duplicates": result.duplicates, "comparisons": result.comparisons},

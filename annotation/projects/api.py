@@ -12,7 +12,7 @@ from annotation.errors import PermissionDenied
 from annotation.models import Role
 from annotation.projects import serializers as s
 from annotation.projects.services import membership_remove, membership_set, project_create, project_update
-from annotation.rest import ERRORS, ScopedThrottle, parse
+from annotation.rest import ERRORS, THROTTLED, ScopedThrottle, parse
 
 
 class ProjectListView(APIView):
@@ -53,13 +53,15 @@ class MemberListView(APIView):
     throttle_classes = [ScopedThrottle]
     throttle_scope = "members"
 
-    @extend_schema(responses={200: s.MemberSerializer(many=True), **ERRORS})
+    @extend_schema(responses={200: s.MemberSerializer(many=True), **ERRORS, **THROTTLED})
     def get(self, request: Request, slug: str) -> Response:
         project, _ = project_for_user(user=request.user, slug=slug, min_role=Role.ADMIN)
         members = project.memberships.select_related("user").order_by("user__username")
         return Response(s.MemberSerializer(members, many=True).data)
 
-    @extend_schema(request=s.MemberCreateSerializer, responses={201: s.MemberSerializer, **ERRORS})
+    @extend_schema(
+        request=s.MemberCreateSerializer, responses={201: s.MemberSerializer, **ERRORS, **THROTTLED}
+    )
     def post(self, request: Request, slug: str) -> Response:
         project, _ = project_for_user(user=request.user, slug=slug, min_role=Role.ADMIN)
         data = parse(s.MemberCreateSerializer, request.data)

@@ -38,3 +38,19 @@ def test_settings_the_api_does_not_know_are_refused(project, project_admin, site
     )
     assert member.status_code == 400 and member.json()["field"] == "rol"
     assert not Membership.objects.filter(project=project, user__username="x").exists()
+
+
+def test_an_api_path_that_matches_nothing_answers_json(annotator):
+    response = api_client(annotator).post("/api/v1/tasks/not-a-number/skip/", {}, format="json")
+    assert response.status_code == 404 and response["Content-Type"] == "application/json"
+    assert response.json() == {"detail": "Not found.", "code": "not_found"}
+    page = api_client(annotator).get("/no-such-page/")
+    assert page.status_code == 404 and page["Content-Type"].startswith("text/html")
+
+
+def test_an_import_without_a_file_is_a_line_error_list(project, project_admin):
+    response = api_client(project_admin).post(f"/api/v1/projects/{project.slug}/prompts/import/", {})
+    assert response.status_code == 400
+    body = response.json()
+    assert body["field"] == "file" and "file" in body["detail"]
+    assert [(e["line"], e["field"]) for e in body["errors"]] == [(0, "file")] and body["errors"][0]["message"]
