@@ -14,3 +14,4 @@ urlpatterns = [
 ]
 
 handler404 = "annotation.rest.api_not_found"
+handler500 = "annotation.availability.server_error"

@@ -6,9 +6,10 @@
 /**
  * `body`: the parsed JSON of a 2xx answer (null for 204 or a body that is not JSON); `error`: the parsed
  * error body of a 4xx/5xx (null when it had none). `serverDate`: the answer's Date header in ms (NaN
- * when missing), for the clock skew.
+ * when missing), for the clock skew. `retryAfter`: the Retry-After header in seconds (NaN when missing), sent
+ * with a 503 while the database is briefly unavailable.
  * @template T
- * @typedef {{status: number, body: T | null, error: ApiError | null, serverDate: number}} Reply
+ * @typedef {{status: number, body: T | null, error: ApiError | null, serverDate: number, retryAfter: number}} Reply
  */
 
 /**
@@ -35,6 +36,15 @@
 export function csrfToken(cookie) {
   const match = cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
   return match ? decodeURIComponent(match[1]) : "";
+}
+
+/**
+ * Seconds to wait before retrying an answer that said "briefly unavailable": its Retry-After, within
+ * 1..60, else 5.
+ * @param {number} retryAfter
+ */
+export function retryDelay(retryAfter) {
+  return Number.isFinite(retryAfter) ? Math.min(60, Math.max(1, retryAfter)) : 5;
 }
 
 /**
@@ -86,6 +96,7 @@ export function createApi(urls, { fetch, cookie, onDate }) {
       body: ok ? /** @type {T | null} */ (data) : null,
       error: !ok && isError(data) ? data : null,
       serverDate,
+      retryAfter: Number.parseInt(response.headers.get("Retry-After") || "", 10),
     };
   }
 

@@ -7,7 +7,7 @@
 /** @import { KeyAction } from "./keyboard.js" */
 /** @import { PageState, TaskState, View } from "./state.js" */
 /** @import { Strength, Task } from "./types.js" */
-import { clockSkew, createApi, newToken } from "./api.js";
+import { clockSkew, createApi, newToken, retryDelay } from "./api.js";
 import { renderTask } from "./cards.js";
 import { bindControls } from "./controls.js";
 import { findUi } from "./dom.js";
@@ -77,6 +77,7 @@ function start(doc) {
   let state = initialState(sessionCount.load());
   let lease = noLease();
   let draftTimer = 0;
+  let retryTimer = 0;
 
   // ---------------------------------------------------------------- time on task, drafts
 
@@ -167,7 +168,11 @@ function start(doc) {
       if (reply.status === 200 && reply.body) show(reply.body, message, tone);
       else if (reply.status === 204) showEmpty(message);
       else if (reply.status === 401 || reply.status === 403) showError(t("error.signed_out"));
-      else showError(reply.error?.detail || t("error.server", { status: reply.status }));
+      else if (reply.status === 503) {
+        const seconds = retryDelay(reply.retryAfter);
+        showError(t("error.unavailable", { seconds }));
+        setTimeout(() => loadNext(message, tone), seconds * 1000);
+      } else showError(reply.error?.detail || t("error.server", { status: reply.status }));
     } catch {
       showError(t("error.network"));
     }
@@ -175,6 +180,8 @@ function start(doc) {
 
   async function submit() {
     if (!hasTask(state) || state.submitting) return;
+    clearTimeout(retryTimer); // pressing Enter during a wait retries at once
+    retryTimer = 0;
     const current = state.task;
     if (!isReady(current, state.answer)) {
       announce(t(current.kind === "ranking" ? "need.ranking" : "need.pairwise"), "warn");
@@ -201,6 +208,15 @@ function start(doc) {
         announce(t("error.signed_out"), "bad");
       } else if (status === 400 && error) {
         announce(error.field ? `${error.field}: ${error.detail}` : String(error.detail || status), "bad");
+      } else if (status === 503) {
+        // The database is restarting: the same answer (same client_token) goes again after the delay, so a
+        // submission that did land before the outage is not counted twice.
+        const seconds = retryDelay(reply.retryAfter);
+        announce(t("error.unavailable", { seconds }), "warn");
+        retryTimer = setTimeout(() => {
+          retryTimer = 0;
+          if (hasTask(state) && state.task.id === current.id) submit();
+        }, seconds * 1000);
       } else {
         announce(t("error.server", { status }), "bad");
       }
