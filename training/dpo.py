@@ -189,11 +189,12 @@ def train_dpo(
         # transformers renamed `gradient_checkpointing`; TRL still sets it. Not actionable here.
         warnings.filterwarnings("ignore", message=".*gradient_checkpointing.*", category=FutureWarning)
         log = MetricsLog(tmp, progress)
-        hooks = _Hooks(log, config.steps, should_stop)
+        steps = config.steps_for(len(pairs))
+        hooks = _Hooks(log, steps, should_stop)
         try:
             args = TRLDPOConfig(
                 output_dir=scratch,
-                max_steps=config.steps,
+                max_steps=steps,
                 per_device_train_batch_size=config.batch_size,
                 learning_rate=config.learning_rate,
                 beta=config.beta,

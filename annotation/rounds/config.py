@@ -39,12 +39,15 @@ ROUND_PPO_DEFAULTS: dict[str, Any] = {
 }
 
 # What a DPO round's policy stage uses where the admin's `dpo` section is silent (and no preset is named):
-# the library default (50 steps of 4 pairs, TRL's full fine-tune) at 2e-5 rather than 5e-6. At 5e-6 a round
-# on 192 comparisons moved SmolLM2 by 0.4 nats and lost to the old policy (oracle 0.52); at 2e-5 it won 0.70
-# at 4.4 nats, inside the 8-nat budget (benchmarks/loop_efficacy.py, length rule; issue 10's notes). The
-# library keeps TRL's conservative default for the CLI, where the data and the budget are the user's own.
+# the library default (50 steps of 4 pairs, TRL's full fine-tune) at 2e-5 rather than 5e-6, and at most two
+# passes over the pairs. At 5e-6 a round on 192 comparisons moved SmolLM2 by 0.4 nats and lost to the old
+# policy (oracle 0.52); at 2e-5 it won 0.70 at 4.4 nats, inside the 8-nat budget (benchmarks/loop_efficacy.py,
+# length rule, 177 pairs). On 43 pairs the same 50 steps (4.7 passes) won 0.78 but drifted 14 nats, past
+# the budget: the epoch cap keeps a small dataset from being replayed into drift (issue 10's notes). The
+# library keeps TRL's conservative defaults for the CLI, where the data and the budget are the user's own.
 ROUND_DPO_DEFAULTS: dict[str, Any] = {
     "learning_rate": 2e-5,
+    "max_epochs": 2.0,
 }
 
 

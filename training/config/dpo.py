@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Self
 
-from training.config.base import _ConfigBase, option
+from training.config.base import ConfigError, _ConfigBase, option
 
 
 @dataclass
@@ -18,6 +19,11 @@ class DPOConfig(_ConfigBase):
     steps: int = option(50, "optimizer steps")
     batch_size: int = option(4, "pairs per step")
     learning_rate: float = option(5e-6, "AdamW learning rate")
+    max_epochs: float = option(
+        0.0,
+        "at most this many passes over the pairs (0: no cap): with few pairs, `steps` would replay each one "
+        "many times and drive the policy far from its reference for no more signal",
+    )
     beta: float = option(0.1, "DPO temperature")
     label_smoothing: float = option(0.0, "conservative-DPO smoothing of the preference labels")
     max_length: int = option(512, "prompt + response tokens (truncated beyond)")
@@ -35,3 +41,15 @@ class DPOConfig(_ConfigBase):
     def validate(self) -> None:
         super().validate()
         self._require_positive("steps", "batch_size", "learning_rate", "beta", "max_length")
+        if self.max_epochs < 0:
+            raise ConfigError(f"DPOConfig.max_epochs: must be >= 0, got {self.max_epochs!r}")
+
+    def steps_for(self, pairs: int) -> int:
+        """The optimizer steps to run on `pairs` training pairs: `steps`, capped at `max_epochs` passes.
+
+        Args:
+            pairs (`int`): number of preference pairs in the training set.
+        """
+        if self.max_epochs <= 0:
+            return self.steps
+        return max(1, min(self.steps, math.ceil(self.max_epochs * pairs / self.batch_size)))

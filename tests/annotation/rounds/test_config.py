@@ -1,5 +1,7 @@
 """A round's configuration."""
 
+import pytest
+
 
 def test_round_ppo_defaults_to_the_cpu_lora_recipe_unless_told_otherwise():
     from annotation.rounds.config import RoundConfig
@@ -25,3 +27,17 @@ def test_round_dpo_defaults_to_the_round_learning_rate_unless_told_otherwise():
     assert own.learning_rate == 1e-6
     smoke = RoundConfig.from_dict({"preset": "smoke"}).dpo_config()
     assert smoke.learning_rate == DPOConfig.smoke().learning_rate  # presets stand as written
+
+
+def test_dpo_steps_are_capped_at_max_epochs_passes_over_the_pairs():
+    from annotation.rounds.config import RoundConfig
+    from training.config import ConfigError, DPOConfig
+
+    capped = DPOConfig(steps=50, batch_size=4, max_epochs=2.0)
+    assert capped.steps_for(177) == 50  # plenty of pairs: the step budget decides
+    assert capped.steps_for(43) == 22  # ceil(2 x 43 / 4)
+    assert capped.steps_for(1) == 1
+    assert DPOConfig(steps=50, batch_size=4).steps_for(3) == 50  # no cap by default (the CLI)
+    with pytest.raises(ConfigError, match="max_epochs"):
+        DPOConfig(max_epochs=-1.0).validate()
+    assert RoundConfig().dpo_config().max_epochs == 2.0
