@@ -180,6 +180,9 @@ if (
 # Largest accepted text (message content or response) and upload, in bytes.
 PREFER_MAX_TEXT_BYTES = int(os.environ.get("PREFER_MAX_TEXT_BYTES", str(256 * 1024)))
 PREFER_MAX_IMPORT_BYTES = int(os.environ.get("PREFER_MAX_IMPORT_BYTES", str(200 * 1024 * 1024)))
+# The longest line of an import file (a prompt with its responses); longer is a line error, read in bounded
+# chunks (a file without newlines costs linear time, never a line held whole in memory).
+PREFER_MAX_IMPORT_LINE_BYTES = int(os.environ.get("PREFER_MAX_IMPORT_LINE_BYTES", str(8 * 1024 * 1024)))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 

@@ -11,9 +11,9 @@ not import torch).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import IO, Any
 
 ROLES = ("system", "user", "assistant")
 TOP_LEVEL_KEYS = {"id", "prompt", "messages", "responses", "split", "metadata"}
@@ -24,6 +24,44 @@ MAX_METADATA_BYTES = 64 * 1024
 # The largest message content or response text, in bytes (the web app passes PREFER_MAX_TEXT_BYTES, whose
 # default this is).
 DEFAULT_MAX_TEXT_BYTES = 256 * 1024
+# The longest line read whole (the web app passes PREFER_MAX_IMPORT_LINE_BYTES): a prompt and its responses,
+# each under the text limit, fit many times over; a file with no newlines is not buffered into memory.
+DEFAULT_MAX_LINE_BYTES = 8 * 1024 * 1024
+_SKIP_CHUNK = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class OverlongLine:
+    """Stands for a line longer than the reader's limit: its bytes were skipped, not kept."""
+
+    length: int
+    limit: int
+
+    def error(self, number: int, source: str = "") -> RowError:
+        message = f"is {self.length} bytes long, over the limit of {self.limit} bytes a line"
+        return RowError(number, "(line)", message, source=source)
+
+
+def read_lines(
+    stream: IO[bytes], *, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
+) -> Iterator[bytes | OverlongLine]:
+    """The lines of a binary stream, each read with a bounded `readline` (linear time and memory whatever
+    the file: one without newlines is one OverlongLine, not a quadratic buffer).
+
+    Args:
+        stream: a binary file object (an upload, an open file).
+        max_line_bytes (`int`): the longest line, newline excluded, yielded as bytes.
+    """
+    while line := stream.readline(max_line_bytes + 1):
+        if len(line) > max_line_bytes and not line.endswith(b"\n"):
+            length = len(line)
+            while rest := stream.readline(_SKIP_CHUNK):
+                length += len(rest)
+                if rest.endswith(b"\n"):
+                    break
+            yield OverlongLine(length=length, limit=max_line_bytes)
+        else:
+            yield line
 
 
 class _NonFiniteNumber(ValueError):
@@ -316,7 +354,11 @@ def parse_prompt_object(
 
 
 def parse_prompts_jsonl(
-    lines: Iterable[bytes], *, responses_needed: int, max_text_bytes: int, max_errors: int = 1000
+    lines: Iterable[bytes | OverlongLine],
+    *,
+    responses_needed: int,
+    max_text_bytes: int,
+    max_errors: int = 1000,
 ) -> tuple[list[ImportRow], list[RowError]]:
     """Parse every line; return the valid rows and every error (the caller writes nothing if any)."""
     rows: list[ImportRow] = []
@@ -326,6 +368,9 @@ def parse_prompts_jsonl(
         if len(errors) >= max_errors:
             errors.append(RowError(number, "(file)", f"stopped after {max_errors} errors"))
             break
+        if isinstance(raw, OverlongLine):
+            errors.append(raw.error(number))
+            continue
         try:
             obj = decode_line(number, raw)
         except RowError as error:

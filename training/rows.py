@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from training.checkpoints import atomic_file
-from training.import_format import BLANK, RowError, decode_line, parse_prompt_object
+from training.import_format import BLANK, OverlongLine, RowError, decode_line, parse_prompt_object, read_lines
 
 Message = dict[str, str]
 Conversation = list[Message]
@@ -43,7 +43,9 @@ def read_jsonl(path: Path | str) -> list[dict[str, Any]]:
     """
     rows = []
     with Path(path).open("rb") as handle:
-        for number, raw in enumerate(handle, start=1):
+        for number, raw in enumerate(read_lines(handle), start=1):
+            if isinstance(raw, OverlongLine):
+                raise raw.error(number, source=str(path))
             try:
                 row = decode_line(number, raw)
             except RowError as error:

@@ -1,6 +1,7 @@
 """Data in and out (DESIGN section 7): the prompt import, the streamed preference export and the project
 stats. Thin doors."""
 
+from django.conf import settings
 from django.http import StreamingHttpResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
@@ -15,12 +16,14 @@ from rest_framework.views import APIView
 from annotation.access import project_for_user
 from annotation.data import serializers as ds
 from annotation.data.exports import preference_export
-from annotation.data.imports import prompts_import
+from annotation.data.imports import import_too_large, prompts_import, upload_lines
 from annotation.data.stats import project_stats
 from annotation.errors import ApplicationError
 from annotation.models import Role
 from annotation.rest import ERRORS as COMMON_ERRORS
 from annotation.rest import ErrorSerializer, parse
+
+MULTIPART_OVERHEAD = 64 * 1024
 
 ERRORS = {
     400: OpenApiResponse(ErrorSerializer, description="Invalid query; `field` names it"),
@@ -91,10 +94,16 @@ class PromptImportView(APIView):
             ),
             403: COMMON_ERRORS[403],
             404: COMMON_ERRORS[404],
+            413: OpenApiResponse(ErrorSerializer, description="Over PREFER_MAX_IMPORT_BYTES; nothing read"),
         },
     )
     def post(self, request: Request, slug: str) -> Response:
         project, _ = project_for_user(user=request.user, slug=slug, min_role=Role.ADMIN)
+        # The declared size first, before the body is read and written anywhere (a multipart envelope adds
+        # a few hundred bytes: allow a little over the file limit for it).
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        if declared > settings.PREFER_MAX_IMPORT_BYTES + MULTIPART_OVERHEAD:
+            raise import_too_large(declared)
         try:
             upload = parse(ds.ImportRequestSerializer, request.data)["file"]
         except ValidationError as error:
@@ -106,7 +115,9 @@ class PromptImportView(APIView):
                 field=field or "file",
                 extra={"errors": [{"line": 0, "field": field or "file", "message": text}]},
             ) from error
-        result = prompts_import(project=project, lines=upload)
+        if upload.size is not None and upload.size > settings.PREFER_MAX_IMPORT_BYTES:
+            raise import_too_large(upload.size)
+        result = prompts_import(project=project, lines=upload_lines(upload))
         return Response(
             {"created": result.created, "duplicates": result.duplicates, "comparisons": result.comparisons},
             status=status.HTTP_201_CREATED,

@@ -2,6 +2,7 @@
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import IO
 
 from django.conf import settings
 from django.db import transaction
@@ -9,7 +10,7 @@ from django.db import transaction
 from annotation.data.comparisons import comparisons_create
 from annotation.errors import ApplicationError
 from annotation.models import Project, Prompt, Response
-from training.import_format import RowError, group_responses, parse_prompts_jsonl
+from training.import_format import OverlongLine, RowError, group_responses, parse_prompts_jsonl, read_lines
 
 BATCH = 2000
 
@@ -34,20 +35,32 @@ class ImportRejected(ApplicationError):
         self.errors = errors
 
 
-def _within_limit(lines: Iterable[bytes], limit: int) -> Iterator[bytes]:
+def import_too_large(size: int | None = None) -> ApplicationError:
+    limit = settings.PREFER_MAX_IMPORT_BYTES
+    told = f" ({size} bytes)" if size is not None else ""
+    return ApplicationError(
+        f"the file{told} is over the import limit of {limit} bytes (PREFER_MAX_IMPORT_BYTES); split it",
+        field="file",
+        code="import_too_large",
+        status=413,
+    )
+
+
+def _within_limit(lines: Iterable[bytes | OverlongLine], limit: int) -> Iterator[bytes | OverlongLine]:
     total = 0
     for line in lines:
-        total += len(line)
+        total += line.length if isinstance(line, OverlongLine) else len(line)
         if total > limit:
-            raise ApplicationError(
-                f"the file is over the import limit of {limit} bytes (PREFER_MAX_IMPORT_BYTES); split it",
-                field="file",
-                code="import_too_large",
-            )
+            raise import_too_large()
         yield line
 
 
-def prompts_import(*, project: Project, lines: Iterable[bytes]) -> ImportResult:
+def upload_lines(stream: IO[bytes]) -> Iterator[bytes | OverlongLine]:
+    """An uploaded or opened file's lines, each read with the line limit (PREFER_MAX_IMPORT_LINE_BYTES)."""
+    return read_lines(stream, max_line_bytes=settings.PREFER_MAX_IMPORT_LINE_BYTES)
+
+
+def prompts_import(*, project: Project, lines: Iterable[bytes | OverlongLine]) -> ImportResult:
     """Validate every line, then write all of it or nothing; ids already in the project are skipped."""
     rows, errors = parse_prompts_jsonl(
         _within_limit(lines, settings.PREFER_MAX_IMPORT_BYTES),

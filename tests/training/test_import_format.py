@@ -88,3 +88,18 @@ def test_one_row_error_class_for_prompts_pairs_and_demonstrations():
     }
     assert RowError(1, "id", "x") == RowError(1, "id", "x") != RowError(2, "id", "x")
     assert str(RowError(None, "prompt", "must not be empty")) == "prompt: must not be empty"
+
+
+def test_read_lines_bounds_every_line():
+    import io
+
+    from training.import_format import OverlongLine, read_lines
+
+    data = b"abc\n" + b"x" * 10 + b"\n" + b"y" * 11 + b"\n" + b"tail"
+    assert list(read_lines(io.BytesIO(data), max_line_bytes=10)) == [
+        b"abc\n",
+        b"x" * 10 + b"\n",  # exactly the limit, newline excluded
+        OverlongLine(length=12, limit=10),
+        b"tail",  # the last line needs no newline
+    ]
+    assert list(read_lines(io.BytesIO(b""), max_line_bytes=10)) == []

@@ -2,7 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from annotation.data.imports import ImportRejected, prompts_import
+from annotation.data.imports import ImportRejected, prompts_import, upload_lines
 from annotation.errors import ApplicationError
 from annotation.models import Project
 
@@ -27,7 +27,7 @@ class Command(BaseCommand):
             raise CommandError(f"{path}: no such file")
         try:
             with path.open("rb") as handle:
-                result = prompts_import(project=project, lines=handle)
+                result = prompts_import(project=project, lines=upload_lines(handle))
         except ImportRejected as exc:
             for error in exc.errors:
                 self.stderr.write(f"{path}: {error}")

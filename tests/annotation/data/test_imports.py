@@ -210,3 +210,52 @@ def test_api_import(project, project_admin, annotator):
     again = SimpleUploadedFile("p.jsonl", b'{"id": "q", "prompt": "ok"}\n')
     assert api_client(annotator).post(url, {"file": again}, format="multipart").status_code == 403
     assert api_client(project_admin).post(url, {}, format="multipart").json()["field"] == "file"
+
+
+def test_an_upload_declared_over_the_limit_is_refused_before_it_is_read(project, project_admin, settings):
+    settings.PREFER_MAX_IMPORT_BYTES = 1000
+    big = io.BytesIO(b'{"id": "q1", "prompt": "x"}\n' * 5000)  # 140 kB, over limit + envelope allowance
+    big.name = "big.jsonl"
+    response = api_client(project_admin).post(
+        f"/api/v1/projects/{project.slug}/prompts/import/", {"file": big}, format="multipart"
+    )
+    assert response.status_code == 413
+    body = response.json()
+    assert body["code"] == "import_too_large" and body["field"] == "file" and "1000 bytes" in body["detail"]
+    assert nothing_written(project)
+
+
+def test_an_uploaded_file_over_the_limit_is_refused_by_its_size(project, project_admin, settings):
+    settings.PREFER_MAX_IMPORT_BYTES = 1000
+    data = io.BytesIO(jsonl(*({"id": f"q{i}", "prompt": "a question"} for i in range(40))))  # ~1.3 kB
+    data.name = "p.jsonl"
+    response = api_client(project_admin).post(
+        f"/api/v1/projects/{project.slug}/prompts/import/", {"file": data}, format="multipart"
+    )
+    assert response.status_code == 413 and "over the import limit" in response.json()["detail"]
+    assert nothing_written(project)
+
+
+def test_a_line_over_the_line_limit_is_a_line_error_read_in_linear_time(project, project_admin, settings):
+    settings.PREFER_MAX_IMPORT_LINE_BYTES = 4096
+    # 2 MB without a newline after a good line: one line error, nothing written, and never held whole.
+    data = io.BytesIO(jsonl({"id": "ok", "prompt": "fine"}) + b"[" * 2_000_000 + b"\n" + jsonl({"id": "z"}))
+    data.name = "p.jsonl"
+    response = api_client(project_admin).post(
+        f"/api/v1/projects/{project.slug}/prompts/import/", {"file": data}, format="multipart"
+    )
+    assert response.status_code == 400
+    errors = response.json()["errors"]
+    assert errors[0] == {
+        "line": 2,
+        "field": "(line)",
+        "message": "is 2000001 bytes long, over the limit of 4096 bytes a line",
+    }
+    assert [e["line"] for e in errors] == [2, 3]  # line 3 (no prompt) is still checked
+    assert nothing_written(project)
+
+
+def test_deeply_nested_json_is_a_line_error(project):
+    with pytest.raises(ImportRejected) as excinfo:
+        prompts_import(project=project, lines=[b"[" * 100_000 + b"]" * 100_000 + b"\n"])
+    assert str(excinfo.value.errors[0]) == "line 1: (line): invalid JSON: nested too deeply"
