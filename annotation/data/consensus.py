@@ -19,7 +19,7 @@ cursors see one snapshot.
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -171,9 +171,18 @@ def _moment(data: Mapping[str, Any], name: str) -> datetime | None:
             moment = None
         if moment is None:
             raise ApplicationError("must be an ISO 8601 date-time", field=name)
-    if moment is not None and moment.tzinfo is None:
+    if moment is None:
+        return None
+    offset = moment.utcoffset()
+    if offset is None:
         raise ApplicationError("must include a UTC offset (e.g. 2025-01-31T00:00:00Z)", field=name)
-    return moment
+    # Real offsets lie within +-14:00 (Postgres refuses some beyond); a moment must also exist in UTC.
+    if abs(offset) > timedelta(hours=14):
+        raise ApplicationError("has a UTC offset beyond +-14:00", field=name)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise ApplicationError("is out of the range of dates", field=name) from None
 
 
 # --- the rule, pure -------------------------------------------------------------------------------------

@@ -26,6 +26,8 @@ User = get_user_model()
 DEFAULT_POLICY = "smollm2-135m-instruct"
 AXIS_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 SLUG_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+MAX_LEASE_SECONDS = 24 * 3600
+MAX_AUTO_ROUND_PREFERENCES = 10_000_000
 EDITABLE_FIELDS = {
     "name",
     "guidelines",
@@ -90,8 +92,7 @@ def project_create(
         raise ApplicationError("must be between 2 and 6", field="responses_per_task")
     if overlap < 1 or overlap > 50:
         raise ApplicationError("must be between 1 and 50", field="overlap")
-    if lease_seconds < 30:
-        raise ApplicationError("must be at least 30", field="lease_seconds")
+    _check_lease_seconds(lease_seconds)
     axes = _validate_axes(
         rating_axes if rating_axes is not None else ["helpfulness", "harmlessness", "honesty"]
     )
@@ -119,6 +120,11 @@ def project_create(
     return project
 
 
+def _check_lease_seconds(value: int) -> None:
+    if not 30 <= value <= MAX_LEASE_SECONDS:
+        raise ApplicationError(f"must be between 30 and {MAX_LEASE_SECONDS} (a day)", field="lease_seconds")
+
+
 @transaction.atomic
 def project_update(*, project: Project, **changes: object) -> Project:
     """Change a project's editable settings (responses_per_task is fixed once comparisons exist)."""
@@ -129,8 +135,14 @@ def project_update(*, project: Project, **changes: object) -> Project:
         changes["rating_axes"] = _validate_axes(changes["rating_axes"])  # type: ignore[arg-type]
     if "overlap" in changes and not 1 <= int(changes["overlap"]) <= 50:  # type: ignore[call-overload]
         raise ApplicationError("must be between 1 and 50", field="overlap")
-    if "lease_seconds" in changes and int(changes["lease_seconds"]) < 30:  # type: ignore[call-overload]
-        raise ApplicationError("must be at least 30", field="lease_seconds")
+    if "lease_seconds" in changes:
+        _check_lease_seconds(int(changes["lease_seconds"]))  # type: ignore[call-overload]
+    if "auto_round_min_new_preferences" in changes:
+        value = int(changes["auto_round_min_new_preferences"])  # type: ignore[call-overload]
+        if not 1 <= value <= MAX_AUTO_ROUND_PREFERENCES:
+            raise ApplicationError(
+                f"must be between 1 and {MAX_AUTO_ROUND_PREFERENCES}", field="auto_round_min_new_preferences"
+            )
     if "gold_rate" in changes and not 0 <= float(changes["gold_rate"]) <= 1:  # type: ignore[arg-type]
         raise ApplicationError("must be between 0 and 1", field="gold_rate")
     for key, value in changes.items():

@@ -3,6 +3,7 @@ accepted. Validated at launch (so a typo is a 400, not a failed round an hour la
 library's own config classes, which import no torch."""
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,6 +50,13 @@ ROUND_DPO_DEFAULTS: dict[str, Any] = {
     "learning_rate": 2e-5,
     "max_epochs": 2.0,
 }
+
+
+def _number(name: str, value: Any) -> float:
+    """A finite JSON number (not a string, a boolean, NaN or an infinity), or a ConfigError naming it."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ConfigError(f"{name}: must be a finite number, got {value!r}")
+    return float(value)
 
 
 @dataclass
@@ -105,14 +113,19 @@ class RoundConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"{name}: must be a positive integer, got {value!r}")
-        if not 0 < float(self.eval_fraction) < 1:
+        eval_fraction = _number("eval_fraction", self.eval_fraction)
+        if not 0 < eval_fraction < 1:
             raise ConfigError(f"eval_fraction: must be between 0 and 1, got {self.eval_fraction!r}")
-        if not 0 <= float(self.min_win_rate) < 1:
+        if not 0 <= _number("min_win_rate", self.min_win_rate) < 1:
             raise ConfigError(f"min_win_rate: must be in [0, 1), got {self.min_win_rate!r}")
         if not isinstance(self.require_improvement, bool):
             raise ConfigError(f"require_improvement: must be true or false, got {self.require_improvement!r}")
-        if float(self.kl_budget) <= 0:
+        if _number("kl_budget", self.kl_budget) <= 0:
             raise ConfigError(f"kl_budget: must be > 0, got {self.kl_budget!r}")
+        for name in ("reward", "ppo", "dpo", "generation"):
+            section = getattr(self, name)
+            if not isinstance(section, dict):
+                raise ConfigError(f"{name}: must be an object of {name} settings, got {section!r}")
         # Each section must parse with the library's own rules (unknown keys, types, ranges).
         self.reward_config()
         self.ppo_config()

@@ -8,6 +8,7 @@ an error naming them (so a typo in a round's config fails loudly instead of bein
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from typing import Any, Self
 
@@ -77,8 +78,9 @@ class _ConfigBase:
             if kind.startswith("int") and (isinstance(value, bool) or not isinstance(value, int)):
                 raise ConfigError(f"{type(self).__name__}.{f.name}: expected an integer, got {value!r}")
             if kind.startswith("float"):
-                if isinstance(value, bool) or not isinstance(value, int | float):
-                    raise ConfigError(f"{type(self).__name__}.{f.name}: expected a number, got {value!r}")
+                if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+                    name = f"{type(self).__name__}.{f.name}"
+                    raise ConfigError(f"{name}: expected a finite number, got {value!r}")
                 setattr(self, f.name, float(value))
             if kind.startswith("str") and not isinstance(value, str):
                 raise ConfigError(f"{type(self).__name__}.{f.name}: expected a string, got {value!r}")
