@@ -235,6 +235,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Human preference annotation with the RLHF training loop built in.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and its docs page are for signed-in users (tokens or a session), not the open internet.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
@@ -301,6 +303,9 @@ CELERY_TIMEZONE = TIME_ZONE
 
 # Sessions in Postgres only: a logged-in annotator's pages must not depend on Redis (one query a page).
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# A sign-in lasts a working day, not Django's two weeks (an absolute age: refreshing it on every request
+# would write the session row on every annotate call).
+SESSION_COOKIE_AGE = int(os.environ.get("PREFER_SESSION_SECONDS", str(12 * 3600)))
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # the annotate page reads it to send X-CSRFToken
 SESSION_COOKIE_SAMESITE = "Lax"

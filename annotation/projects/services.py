@@ -4,6 +4,8 @@ import re
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Case, F, Value, When
 from django.db.models.functions import Coalesce, Greatest, Now
@@ -64,6 +66,10 @@ def user_create(*, username: str, password: str, is_admin: bool = False, email: 
         raise ApplicationError("must not be empty", field="password")
     if User.objects.filter(username=username).exists():
         raise Conflict(f"user {username!r} already exists", field="username")
+    try:  # the site's AUTH_PASSWORD_VALIDATORS, as Django's own forms apply them
+        validate_password(password, user=User(username=username, email=email))
+    except DjangoValidationError as exc:
+        raise ApplicationError(" ".join(exc.messages), field="password", code="weak_password") from exc
     if is_admin:
         return User.objects.create_superuser(username=username, email=email, password=password)
     return User.objects.create_user(username=username, email=email, password=password)

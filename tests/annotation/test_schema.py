@@ -10,7 +10,7 @@ from openapi_schema_validator import OAS30Validator
 from openapi_spec_validator import validate
 
 from annotation.models import Role
-from tests.factories import ProjectFactory, make_comparisons, member
+from tests.factories import ProjectFactory, UserFactory, make_comparisons, member
 from tests.helpers import annotate, api_client
 
 CONTRACT = {
@@ -33,7 +33,8 @@ CONTRACT = {
 
 @pytest.fixture
 def schema(db):
-    response = api_client().get("/api/schema/")
+    assert api_client().get("/api/schema/").status_code == 401  # not for anonymous visitors
+    response = api_client(UserFactory()).get("/api/schema/")
     assert response.status_code == 200
     return yaml.safe_load(response.content)
 
@@ -113,7 +114,8 @@ def test_every_export_format_line_matches_the_row_schema(schema):
 
 
 def test_docs_page_loads_no_third_party_host(db):
-    response = api_client().get("/api/docs/")
+    assert api_client().get("/api/docs/").status_code == 401
+    response = api_client(UserFactory()).get("/api/docs/")
     assert response.status_code == 200
     html = response.content.decode()
     assert "/api/schema/" in html

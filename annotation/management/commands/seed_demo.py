@@ -1,3 +1,6 @@
+import os
+
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.urls import reverse
 
@@ -41,6 +44,13 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: object, **options: object) -> None:
+        own_passwords = os.environ.get(ADMIN_PASSWORD_ENV) and os.environ.get(ANNOTATOR_PASSWORD_ENV)
+        if settings.PRODUCTION and not own_passwords:
+            # The demo's default passwords are in this repository: never on a production site.
+            raise CommandError(
+                "seed_demo makes users with the demo's published passwords: refused with "
+                f"PREFER_ENV=production unless {ADMIN_PASSWORD_ENV} and {ANNOTATOR_PASSWORD_ENV} are set"
+            )
         try:
             result = demo_seed()
         except ImportRejected as exc:

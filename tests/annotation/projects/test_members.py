@@ -47,3 +47,27 @@ def test_only_project_admins_manage_members(project, annotator):
     reviewer = member(project, Role.REVIEWER)
     assert api_client(reviewer).delete(members_url(project, annotator.username)).status_code == 403
     assert api_client(annotator).delete(members_url(project, reviewer.username)).status_code == 403
+
+
+def test_new_users_pass_the_password_validators(db):
+    import pytest
+
+    from annotation.errors import ApplicationError
+    from annotation.projects.services import user_create
+
+    for weak in ("short", "12345678901", "password123"):
+        with pytest.raises(ApplicationError) as excinfo:
+            user_create(username="newbie", password=weak)
+        assert excinfo.value.field == "password" and excinfo.value.message
+    assert user_create(username="newbie", password="a-long-unusual-phrase-42").username == "newbie"
+
+
+def test_seed_demo_refuses_production_without_its_own_passwords(db, settings, monkeypatch):
+    import pytest
+    from django.core.management import CommandError, call_command
+
+    settings.PRODUCTION = True
+    monkeypatch.delenv("PREFER_DEMO_ADMIN_PASSWORD", raising=False)
+    with pytest.raises(CommandError, match="published passwords"):
+        call_command("seed_demo")
+    assert not Membership.objects.exists()
