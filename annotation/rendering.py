@@ -5,10 +5,23 @@ from functools import lru_cache
 
 import nh3
 from markdown_it import MarkdownIt
+from markdown_it.rules_core import StateCore
 
 _md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable(
     ["table", "strikethrough"]
 )
+ALIGN_CLASSES = {"align-left", "align-right", "align-center"}
+
+
+def _alignment_as_class(state: StateCore) -> None:
+    # The Content-Security-Policy (style-src 'self') drops style attributes in HTML the page inserts, so a
+    # table column's alignment travels as a class (markdown.css) instead of markdown-it's style="text-align".
+    for token in state.tokens:
+        if token.type in {"th_open", "td_open"} and (style := token.attrs.pop("style", None)):
+            token.attrs["class"] = "align-" + str(style).removeprefix("text-align:")
+
+
+_md.core.ruler.push("alignment_as_class", _alignment_as_class)
 
 ALLOWED_TAGS = {
     "p", "br", "hr", "em", "strong", "del", "s", "code", "pre", "blockquote", "ul", "ol", "li",
@@ -18,17 +31,17 @@ ALLOWED_ATTRIBUTES = {
     "a": {"href", "title"},
     "code": {"class"},
     "ol": {"start"},
-    "th": {"style"},
-    "td": {"style"},
+    "th": {"class"},
+    "td": {"class"},
 }
 
 
 def _filter_attribute(element: str, attribute: str, value: str) -> str | None:
+    if attribute == "class" and element in {"th", "td"}:
+        return value if value in ALIGN_CLASSES else None
     if attribute == "class":
         # Only the language marker of fenced code blocks.
         return value if value.startswith("language-") and value[9:].replace("-", "").isalnum() else None
-    if attribute == "style":
-        return value if value in {"text-align:left", "text-align:right", "text-align:center"} else None
     return value
 
 

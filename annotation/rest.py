@@ -7,7 +7,7 @@ from typing import Any
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.defaults import page_not_found
 from drf_spectacular.utils import OpenApiResponse
-from rest_framework import exceptions, parsers, serializers
+from rest_framework import exceptions, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
@@ -111,17 +111,6 @@ def api_not_found(request: HttpRequest, exception: Exception | None = None) -> H
     if request.path.startswith("/api/"):
         return JsonResponse({"detail": "Not found.", "code": "not_found"}, status=404)
     return page_not_found(request, exception or Http404())
-
-
-class JSONParser(parsers.JSONParser):
-    """DRF's strict JSON parser (no NaN or Infinity), and a body nested past Python's recursion limit is a
-    400 like any other malformed JSON, not a RecursionError and a 500."""
-
-    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
-        try:
-            return super().parse(stream, media_type, parser_context)
-        except RecursionError as error:
-            raise exceptions.ParseError("JSON parse error - nested too deeply") from error
 
 
 class ScopedThrottle(ScopedRateThrottle):

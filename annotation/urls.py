@@ -2,7 +2,7 @@
 /api/v1/ by config/urls.py). Each domain package holds its own views."""
 
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import path, reverse_lazy
 
 from annotation import views
 from annotation.accounts import api as accounts_api
@@ -16,6 +16,19 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("login/", auth_views.LoginView.as_view(template_name="login.html"), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Django's views: signed-in users only, and the session survives the change (update_session_auth_hash).
+    path(
+        "password/",
+        auth_views.PasswordChangeView.as_view(
+            template_name="password_change.html", success_url=reverse_lazy("password-change-done")
+        ),
+        name="password-change",
+    ),
+    path(
+        "password/done/",
+        auth_views.PasswordChangeDoneView.as_view(template_name="password_change_done.html"),
+        name="password-change-done",
+    ),
     path("p/<slug:slug>/", views.dashboard, name="dashboard"),
     path("p/<slug:slug>/annotate/", views.annotate, name="annotate"),
     path("p/<slug:slug>/rounds/panel/", rounds_views.rounds_panel, name="rounds-panel"),

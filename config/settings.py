@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "axes",
+    "csp",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
@@ -72,12 +73,14 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "annotation.accounts.sessions.SessionIdleMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: it turns a lockout flagged during authentication into the lockout answer.
@@ -197,7 +200,7 @@ REST_FRAMEWORK = {
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PARSER_CLASSES": [
-        "annotation.rest.JSONParser",
+        "annotation.parsers.JSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
@@ -303,13 +306,32 @@ CELERY_TIMEZONE = TIME_ZONE
 
 # Sessions in Postgres only: a logged-in annotator's pages must not depend on Redis (one query a page).
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
-# A sign-in lasts a working day, not Django's two weeks (an absolute age: refreshing it on every request
-# would write the session row on every annotate call).
-SESSION_COOKIE_AGE = int(os.environ.get("PREFER_SESSION_SECONDS", str(12 * 3600)))
+# A sign-in ends after PREFER_SESSION_IDLE_SECONDS without a request, and PREFER_SESSION_SECONDS after it
+# began however busy (not Django's two weeks). The idle clock is pushed forward at most once a minute
+# (annotation/accounts/sessions.py), not by SESSION_SAVE_EVERY_REQUEST, which would write the session row
+# on every annotate call.
+PREFER_SESSION_IDLE_SECONDS = int(os.environ.get("PREFER_SESSION_IDLE_SECONDS", str(2 * 3600)))
+PREFER_SESSION_SECONDS = int(os.environ.get("PREFER_SESSION_SECONDS", str(12 * 3600)))
+SESSION_COOKIE_AGE = PREFER_SESSION_IDLE_SECONDS
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # the annotate page reads it to send X-CSRFToken
 SESSION_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
+# Every response: scripts, styles and images from this site only, no inline script or style, no plugins,
+# no <base>, never framed. The one exception is the API docs page (data: images in Swagger UI's CSS,
+# config/urls.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    },
+}
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 

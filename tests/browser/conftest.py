@@ -5,7 +5,7 @@ import os
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 
 from annotation.models import Comparison
 from tests.factories import PASSWORD
@@ -40,26 +40,54 @@ def browser() -> Browser:
 
 
 class PageErrors(list):
-    """Uncaught exceptions of the page's scripts; a test fails when any happened."""
+    """Uncaught exceptions of the page's scripts and Content-Security-Policy violations; a test fails when
+    any happened."""
+
+
+# Every page of every browser test reports what the Content-Security-Policy blocked (the event, and
+# Chromium's console line for what the event misses), so a page that needs more than the policy allows fails
+# the test that opens it. Playwright injects this before the page's own scripts, unaffected by the policy.
+REPORT_CSP_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  console.error(`CSP violation: ${event.violatedDirective} blocked ${event.blockedURI || "inline"}`
+    + ` at ${event.sourceFile || event.documentURI}:${event.lineNumber}`);
+});
+"""
+
+
+def csp_violation(message: ConsoleMessage) -> str | None:
+    text = message.text
+    return text if "CSP violation" in text or "Content Security Policy" in text else None
 
 
 @pytest.fixture
-def new_page(browser: Browser):
+def page_errors() -> PageErrors:
+    return PageErrors()
+
+
+@pytest.fixture
+def new_page(browser: Browser, page_errors: PageErrors):
     contexts = []
-    errors = PageErrors()
+    errors = page_errors
+
+    def on_console(message: ConsoleMessage) -> None:
+        if violation := csp_violation(message):
+            errors.append(violation)
 
     def make(viewport: dict | None = None, **options) -> Page:
         context = browser.new_context(viewport=viewport or DESKTOP, **options)
         context.set_default_timeout(TIMEOUT_MS)
+        context.add_init_script(REPORT_CSP_VIOLATIONS)
         contexts.append(context)
         page = context.new_page()
         page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.on("console", on_console)
         return page
 
     yield make
     for context in contexts:
         context.close()
-    assert not errors, f"JavaScript errors on the page: {errors}"
+    assert not errors, f"JavaScript errors or CSP violations on the page: {errors}"
 
 
 @pytest.fixture
