@@ -1,4 +1,4 @@
-"""`python -m training generate|reward|ppo|dpo ...`: the training side as a command line (no Django).
+"""`python -m training generate|reward|cost|ppo|dpo ...`: the training side as a command line (no Django).
 
 Every command reads/writes JSONL in the import/export formats, writes `metrics.json` and a per-step
 `metrics.jsonl` into its output directory (for `generate`, `<output>.metrics.json` beside the file),
@@ -114,12 +114,30 @@ def build_parser() -> argparse.ArgumentParser:
     rew.add_argument("--init", help="warm-start from this reward model directory instead of --model")
     _add_common(rew, RewardConfig)
 
+    cost = sub.add_parser(
+        "cost",
+        help="train a cost model (higher = more harmful)",
+        description="Train a cost model on harmless preferences (chosen = the safer response).",
+    )
+    cost.add_argument(
+        "--train", required=True, help="harmless preference pairs JSONL (trl format, chosen = safer)"
+    )
+    cost.add_argument("--eval", help="held-out harmless pairs JSONL; metrics.json then holds eval_accuracy")
+    cost.add_argument(
+        "--output", required=True, help="output directory (a cost-model reference for ppo --cost)"
+    )
+    cost.add_argument("--init", help="warm-start from this cost model directory instead of --model")
+    _add_common(cost, RewardConfig)
+
     ppo = sub.add_parser("ppo", help="run a PPO-max round", description="PPO-max against a reward model.")
     ppo.add_argument(
         "--policy", required=True, help=f"starting policy (also the KL reference); {MODEL_REF_HELP}"
     )
     ppo.add_argument("--reward", required=True, help="reward model reference (e.g. the output of `reward`)")
     ppo.add_argument("--prompts", required=True, help="prompts JSONL in the import format")
+    ppo.add_argument(
+        "--cost", help="cost model reference (the output of `cost`): reward - cost_coef * cost is maximised"
+    )
     ppo.add_argument("--output", required=True, help="output directory (a policy reference, LoRA merged)")
     ppo.add_argument(
         "--ptx",
@@ -244,22 +262,33 @@ def _run_generate(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _run_reward(args: argparse.Namespace) -> dict[str, Any]:
+    return _run_pairwise_model(args, "reward")
+
+
+def _run_cost(args: argparse.Namespace) -> dict[str, Any]:
+    return _run_pairwise_model(args, "cost")
+
+
+def _run_pairwise_model(args: argparse.Namespace, label: str) -> dict[str, Any]:
+    """`reward` and `cost`: the same Bradley-Terry trainer, the cost model on the pairs turned around."""
     from training.rows import read_jsonl
 
     config = _config(RewardConfig, args)
     train_rows = read_jsonl(args.train)
     eval_rows = read_jsonl(args.eval) if args.eval else None
     _quiet_libraries()
+    from training.cost import train_cost_model
     from training.reward import train_reward_model
 
-    return train_reward_model(
+    train = train_cost_model if label == "cost" else train_reward_model
+    return train(
         config,
         train_rows,
         eval_rows,
         args.output,
         models_dir=args.models_dir,
         init=args.init,
-        progress=_progress(args.quiet, "reward"),
+        progress=_progress(args.quiet, label),
         should_stop=_should_stop,
     )
 
@@ -285,6 +314,7 @@ def _run_ppo(args: argparse.Namespace) -> dict[str, Any]:
         args.output,
         models_dir=args.models_dir,
         ptx_conversations=ptx,
+        cost_ref=args.cost,
         progress=_progress(args.quiet, "ppo"),
         should_stop=_should_stop,
     )
@@ -338,7 +368,13 @@ def main(argv: list[str] | None = None) -> int:
     from training.metrics import TrainingCancelled
     from training.rows import RowError
 
-    runners = {"generate": _run_generate, "reward": _run_reward, "ppo": _run_ppo, "dpo": _run_dpo}
+    runners = {
+        "generate": _run_generate,
+        "reward": _run_reward,
+        "cost": _run_cost,
+        "ppo": _run_ppo,
+        "dpo": _run_dpo,
+    }
     try:
         metrics = runners[args.command](args)
     except (ConfigError, RowError, FileNotFoundError) as error:

@@ -156,6 +156,7 @@ def train_ppo(
     *,
     models_dir: Path | str,
     ptx_conversations: list[Conversation] | None = None,
+    cost_ref: str | Path | RewardFunction | None = None,
     progress: ProgressCallback | None = None,
     should_stop: StopCallback | None = None,
 ) -> dict[str, Any]:
@@ -171,6 +172,9 @@ def train_ppo(
         models_dir (`Path`): cache of converted models.
         ptx_conversations (`list[list[dict]]`, *optional*): demonstrations for PPO-ptx (`config.ptx_coef`);
             the loss covers their assistant turns only.
+        cost_ref (`str`, `Path` or callable, *optional*): a cost model (`training.cost`: higher = more
+            harmful) or a function like `reward_ref`; the score PPO maximises is then the normalised reward
+            minus `config.cost_coef` times the normalised cost.
         progress (`callable`, *optional*): `progress(fraction, metrics)` after every iteration.
         should_stop (`callable`, *optional*): polled between iterations; True raises `TrainingCancelled`
             and nothing is written at `output_dir`.
@@ -179,7 +183,8 @@ def train_ppo(
         Metrics: `reward_mean_initial` (first iteration), `reward_mean_final` (mean raw score over the last
         quarter of iterations), `kl_ref_final` (same window: mean over responses of the summed exact
         per-token KL to the reference), `kl_ref_per_token_final`, `eos_fraction_final`, `critic_init`,
-        `gae_lambda`, `generated_tokens`, `trained_tokens`, `tokens_per_second`, `steps`, `duration_s`.
+        `gae_lambda`, `generated_tokens`, `trained_tokens`, `tokens_per_second`, `steps`, `duration_s`;
+        with a cost model also `cost_mean_initial` and `cost_mean_final` (raw cost, same windows).
     """
     config.validate()
     if not prompts:
@@ -191,6 +196,7 @@ def train_ppo(
     policy, tokenizer = load_causal_lm(policy_ref, models_dir=models_dir)
     device = next(policy.parameters()).device
     scorer = Scorer(reward_ref, models_dir=models_dir, device=device)
+    cost_scorer = Scorer(cost_ref, models_dir=models_dir, device=device) if cost_ref is not None else None
     critic, critic_source = build_critic(config, policy, tokenizer, scorer.model, scorer.tokenizer)
     learner = build_learner(config, policy, critic)
     lam = gae_lambda(config, critic_source)
@@ -198,7 +204,7 @@ def train_ppo(
 
     encoded_prompts = [encode_prompt(tokenizer, p, config.max_prompt_tokens) for p in prompts]
     prompt_order: list[int] = []
-    moments = RunningMoments()
+    moments, cost_moments = RunningMoments(), RunningMoments()
     ptx = (
         ptx_batches(tokenizer, ptx_conversations, config.mini_batch_size, 1024, config.seed)
         if ptx_conversations and config.ptx_coef > 0
@@ -227,13 +233,19 @@ def train_ppo(
                 )
                 raw = scorer([prompts[i] for i in chosen], batch.texts(tokenizer), config.reward_batch_size)
                 raw = raw.to(device)
-                if config.normalize_reward:
-                    moments.update(raw)
-                    if step == 1 and critic_source == "reward":
-                        rescale_to_normalised_rewards(learner.critic, moments.mean, max(moments.std, 1e-3))
-                    normalised = moments.normalize(raw, clip=config.reward_clip)
-                else:
-                    normalised = raw.clamp(-config.reward_clip, config.reward_clip)
+                normalised = _normalised(raw, moments, config)
+                if config.normalize_reward and step == 1 and critic_source == "reward":
+                    rescale_to_normalised_rewards(learner.critic, moments.mean, max(moments.std, 1e-3))
+                cost_row: dict[str, float] = {}
+                if cost_scorer is not None:
+                    # Each score in its own running units, so cost_coef weighs harm against help the same
+                    # whatever the two models' scales.
+                    raw_cost = cost_scorer(
+                        [prompts[i] for i in chosen], batch.texts(tokenizer), config.reward_batch_size
+                    ).to(device)
+                    cost = _normalised(raw_cost, cost_moments, config)
+                    cost_row = {"cost_raw": raw_cost.mean().item(), "cost_normalized": cost.mean().item()}
+                    normalised = normalised - config.cost_coef * cost
                 # In normalised units, so the penalty weighs the same against any reward model's scale
                 # (in raw units it was 67x a young reward model's whole spread, all of the signal).
                 final_scores = normalised - config.missing_eos_penalty * (~batch.finished).float()
@@ -274,6 +286,7 @@ def train_ppo(
                     "reward_raw": raw.mean().item(),
                     "reward_normalized": normalised.mean().item(),
                     "reward_penalised": final_scores.mean().item(),
+                    **cost_row,
                     "reward_running_mean": moments.mean,
                     "reward_running_std": moments.std,
                     "kl_ref": batch.exact_kl.sum(dim=1).mean().item(),
@@ -299,6 +312,14 @@ def train_ppo(
                 "kl_ref_final": mean_of(window, "kl_ref"),
                 "kl_ref_per_token_final": mean_of(window, "kl_ref_per_token"),
                 "eos_fraction_final": mean_of(window, "eos_fraction"),
+                **(
+                    {
+                        "cost_mean_initial": history[0]["cost_raw"],
+                        "cost_mean_final": mean_of(window, "cost_raw"),
+                    }
+                    if cost_scorer is not None
+                    else {}
+                ),
                 "response_length_final": mean_of(window, "response_length"),
                 "critic_init": critic_source,
                 "gae_lambda": lam,
@@ -322,12 +343,21 @@ def train_ppo(
                 data_hash=data_hash(prompts),
                 extra={
                     "reward_model": reward_ref if isinstance(reward_ref, str) else str(reward_ref),
+                    "cost_model": None if cost_ref is None else str(cost_ref),
                     "trainer": "ppo",
                 },
             )
         finally:
             log.close()
     return metrics
+
+
+def _normalised(raw: torch.Tensor, moments: RunningMoments, config: PPOConfig) -> torch.Tensor:
+    """A batch of scores in running-std units (the statistics updated first), clipped to reward_clip."""
+    if not config.normalize_reward:
+        return raw.clamp(-config.reward_clip, config.reward_clip)
+    moments.update(raw)
+    return moments.normalize(raw, clip=config.reward_clip)
 
 
 __all__ = ["RewardFunction", "gae_lambda", "train_ppo"]

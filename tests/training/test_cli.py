@@ -228,7 +228,7 @@ def test_cli_rejects_bad_input_clearly(models_dir, tmp_path):
 
 
 def test_cli_help_documents_every_option():
-    for command in ("generate", "reward", "ppo", "dpo"):
+    for command in ("generate", "reward", "cost", "ppo", "dpo"):
         result = subprocess.run(
             [sys.executable, "-m", "training", command, "--help"],
             cwd=ROOT,
@@ -314,3 +314,28 @@ def test_prompt_files_are_checked_like_the_import_duplicate_ids_included(tmp_pat
     path.write_text('{"id": "a", "prompt": "hi"}\n{"id": "b", "prompt": "yo"}\n')
     rows, conversations = read_prompts(path)
     assert [r["id"] for r in rows] == ["a", "b"] and conversations[1] == [{"role": "user", "content": "yo"}]
+
+
+def test_cli_cost_model_then_ppo_with_its_cost(models_dir, tmp_path):
+    from tests.training.test_cost import harmless_rows
+
+    train, held_out = tmp_path / "harmless.jsonl", tmp_path / "held_out.jsonl"
+    train.write_text("".join(json.dumps(row) + "\n" for row in harmless_rows(48, seed=0)))
+    held_out.write_text(
+        "".join(json.dumps(row) + "\n" for row in harmless_rows(24, seed=1, prompt_offset=500))
+    )
+    common = ["--models-dir", str(models_dir), "--quiet"]
+    cost = cli(
+        "cost", "--model", "tiny-reward-model", "--train", str(train), "--eval", str(held_out),
+        "--output", str(tmp_path / "cost"), "--max-length", "64", "--batch-size", "8", "--eval-every", "0",
+        *common,
+    )  # fmt: skip
+    assert cost["eval_accuracy"] >= 0.9, cost
+    prompts = tmp_path / "prompts.jsonl"
+    prompts.write_text("".join(json.dumps({"id": f"p{i}", "prompt": f"say {i}"}) + "\n" for i in range(4)))
+    ppo = cli(
+        "ppo", "--policy", "tiny-causal-lm", "--reward", "tiny-reward-model", "--cost", str(tmp_path / "cost"),
+        "--prompts", str(prompts), "--output", str(tmp_path / "policy"), "--preset", "smoke", *common,
+    )  # fmt: skip
+    assert ppo["steps"] == 2 and "cost_mean_final" in ppo
+    assert read_manifest(tmp_path / "policy")["cost_model"] == str(tmp_path / "cost")

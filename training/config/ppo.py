@@ -73,6 +73,11 @@ class PPOConfig(_ConfigBase):
     ptx_coef: float = option(
         0.0, "weight of the PPO-ptx language-modelling loss on demonstration data (0 disables it)"
     )
+    cost_coef: float = option(
+        1.0,
+        "with a cost model (helpful and harmless training): the reward is the normalised reward minus this "
+        "times the normalised cost (each normalised by its own running mean and std)",
+    )
     lora: bool = option(
         False,
         "train LoRA adapters on the policy (merged on save); the reference is the adapter-disabled model",
@@ -111,5 +116,5 @@ class PPOConfig(_ConfigBase):
         if not 0.0 < self.top_p <= 1.0:
             raise ConfigError("PPOConfig.top_p: must be in (0, 1]")
         self._require_positive("cliprange", "cliprange_value", "reward_clip", "max_grad_norm")
-        if self.kl_coef < 0 or self.missing_eos_penalty < 0 or self.ptx_coef < 0:
-            raise ConfigError("PPOConfig.kl_coef, missing_eos_penalty and ptx_coef: must be >= 0")
+        if self.kl_coef < 0 or self.missing_eos_penalty < 0 or self.ptx_coef < 0 or self.cost_coef < 0:
+            raise ConfigError("PPOConfig.kl_coef, missing_eos_penalty, ptx_coef and cost_coef: must be >= 0")
