@@ -334,8 +334,9 @@ def test_cli_cost_model_then_ppo_with_its_cost(models_dir, tmp_path):
     prompts = tmp_path / "prompts.jsonl"
     prompts.write_text("".join(json.dumps({"id": f"p{i}", "prompt": f"say {i}"}) + "\n" for i in range(4)))
     ppo = cli(
-        "ppo", "--policy", "tiny-causal-lm", "--reward", "tiny-reward-model", "--cost", str(tmp_path / "cost"),
-        "--prompts", str(prompts), "--output", str(tmp_path / "policy"), "--preset", "smoke", *common,
+        "ppo", "--policy", "tiny-causal-lm", "--reward", "tiny-reward-model",
+        "--cost", str(tmp_path / "cost"), "--prompts", str(prompts), "--output", str(tmp_path / "policy"),
+        "--preset", "smoke", *common,
     )  # fmt: skip
     assert ppo["steps"] == 2 and "cost_mean_final" in ppo
     assert read_manifest(tmp_path / "policy")["cost_model"] == str(tmp_path / "cost")
