@@ -3,6 +3,7 @@
 from django.contrib.auth import authenticate
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -12,6 +13,7 @@ from annotation.accounts import serializers as s
 from annotation.accounts.tokens import token_create, token_revoke, tokens_for_user
 from annotation.errors import ApplicationError
 from annotation.models import ApiToken
+from annotation.parsers import JSONParser
 from annotation.rest import ERRORS, THROTTLED, ScopedThrottle, parse
 
 
@@ -24,6 +26,8 @@ class TokenView(APIView):
 
     throttle_classes = [ScopedThrottle]
     throttle_scope = "token"
+    # Scripts sign in with JSON or with a form post (`curl -d username=...` or `curl -F username=...`).
+    parser_classes = [JSONParser, FormParser, MultiPartParser]
 
     def _signing_in(self) -> bool:
         # Everything but DELETE: signing in, and methods the endpoint lacks (a 405, not a 401).

@@ -49,7 +49,7 @@ def test_an_api_path_that_matches_nothing_answers_json(annotator):
 
 
 def test_an_import_without_a_file_is_a_line_error_list(project, project_admin):
-    response = api_client(project_admin).post(f"/api/v1/projects/{project.slug}/prompts/import/", {})
+    response = api_client(project_admin).post(f"/api/v1/projects/{project.slug}/prompts/import/", {}, format="multipart")
     assert response.status_code == 400
     body = response.json()
     assert body["field"] == "file" and "file" in body["detail"]
@@ -109,3 +109,10 @@ def test_export_moments_postgres_cannot_hold_are_400s(project, project_admin):
         response = client.get(f"/api/v1/projects/{project.slug}/export/", {"format": "trl", "until": value})
         assert response.status_code == 400 and response.json()["field"] == "until", value
         assert says in response.json()["detail"]
+
+
+def test_a_form_body_is_refused_where_the_api_reads_json(project, project_admin):
+    client = api_client(project_admin)
+    patch = client.patch(f"/api/v1/projects/{project.slug}/", {"name": "x"}, format="multipart")
+    assert patch.status_code == 415
+    assert Project.objects.get(pk=project.pk).name != "x"
