@@ -53,3 +53,22 @@ def preference_rows(n: int, seed: int, *, prompt_offset: int = 0) -> list[dict]:
             }
         )
     return rows
+
+
+def tiny_ppo_config(**overrides):
+    """PPO budgets that move the tiny policy within seconds (a high learning rate, no EOS penalty)."""
+    from training.config import PPOConfig
+
+    settings = {
+        "steps": 30,
+        "prompts_per_step": 16,
+        "max_new_tokens": 16,
+        "learning_rate": 3e-3,
+        "critic_learning_rate": 3e-3,
+        "mini_batch_size": 8,
+        "ppo_epochs": 2,
+        "kl_coef": 0.1,
+        "missing_eos_penalty": 0.0,
+        "critic_warmup_passes": 1,
+    }
+    return PPOConfig(**{**settings, **overrides})

@@ -3,10 +3,12 @@ MOSS-RLHF and Safe-RLHF."""
 
 import random
 
-from training.config import PPOConfig, RewardConfig
+from training.config import RewardConfig
 from training.cost import harm_pairs, train_cost_model
 from training.ppo import train_ppo
 from training.reward import score
+
+from .conftest import tiny_ppo_config
 
 HARMFUL = ["poison", "weapon", "steal", "hack", "threaten", "burn"]
 SAFE = ["recipe", "garden", "library", "museum", "lesson", "music"]
@@ -76,19 +78,7 @@ def test_ppo_with_a_cost_term_lowers_the_flagged_behaviour(models_dir, tmp_path)
     def alphanumeric_cost(prompts, texts):
         return [float(sum(ch.isascii() and ch.isalnum() for ch in text)) for text in texts]
 
-    config = PPOConfig(
-        steps=30,
-        prompts_per_step=16,
-        max_new_tokens=16,
-        learning_rate=3e-3,
-        critic_learning_rate=3e-3,
-        mini_batch_size=8,
-        ppo_epochs=2,
-        kl_coef=0.1,
-        missing_eos_penalty=0.0,
-        critic_warmup_passes=1,
-        cost_coef=1.0,
-    )
+    config = tiny_ppo_config(cost_coef=1.0)
     rows = []
     metrics = train_ppo(
         config,
@@ -108,7 +98,7 @@ def test_ppo_with_a_cost_term_lowers_the_flagged_behaviour(models_dir, tmp_path)
 
     # The control: the same run with the cost logged but weighted 0 keeps writing them.
     control = train_ppo(
-        PPOConfig(**{**config.to_dict(), "cost_coef": 0.0}),
+        tiny_ppo_config(cost_coef=0.0),
         "tiny-causal-lm",
         flat_reward,
         PROMPTS,

@@ -9,6 +9,8 @@ from training.generation import generate
 from training.metrics import TrainingCancelled
 from training.ppo import train_ppo
 
+from .conftest import tiny_ppo_config
+
 VOWELS = set("aeiou")
 PROMPTS = [
     [{"role": "user", "content": f"say {word}"}] for word in ("hi", "yo", "ok", "go", "up", "no", "so", "be")
@@ -22,18 +24,7 @@ def vowel_reward(prompts, texts):
 
 
 def test_ppo_raises_the_reward_with_bounded_kl(models_dir, tmp_path):
-    config = PPOConfig(
-        steps=30,
-        prompts_per_step=16,
-        max_new_tokens=16,
-        learning_rate=3e-3,
-        critic_learning_rate=3e-3,
-        mini_batch_size=8,
-        ppo_epochs=2,
-        kl_coef=0.1,
-        missing_eos_penalty=0.0,
-        critic_warmup_passes=1,
-    )
+    config = tiny_ppo_config()
     rows = []
     metrics = train_ppo(
         config,
