@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 from benchmarks.peer_label_studio import LabelStudioPeer
-from benchmarks.serving import Annotator, bench_database_url, closed_loop, ensure_database, start_gunicorn
+from benchmarks.serving import Annotator, bench_database_url, bench_django, closed_loop, start_gunicorn
 
 SEED_SQL = """
 WITH p AS (
@@ -202,17 +202,8 @@ def main() -> None:
     )  # fmt: skip
     args = parser.parse_args()
 
-    url = bench_database_url()
-    ensure_database(url)
-    os.environ["DATABASE_URL"] = url
-    import django
-
-    django.setup()
+    bench_django(fast_passwords=True)
     from django.conf import settings
-    from django.core.management import call_command
-
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    call_command("migrate", verbosity=0)
 
     print(
         f"# annotate loop: {os.cpu_count()} CPUs, Postgres at "
@@ -224,8 +215,8 @@ def main() -> None:
     try:
         if args.peer == "label-studio":
             peer = LabelStudioPeer(
-                database_url=_suffixed(url, "_ls"), database=args.peer_db, workers=args.workers,
-                threads=args.threads,
+                database_url=_suffixed(bench_database_url(), "_ls"), database=args.peer_db,
+                workers=args.workers, threads=args.threads,
             )  # fmt: skip
             print(peer.describe(), flush=True)
             peer.start(annotators=max(args.annotators))

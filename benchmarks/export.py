@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-from benchmarks.serving import bench_database_url, ensure_database, start_gunicorn
+from benchmarks.serving import bench_django, start_gunicorn
 
 ANNOTATORS = 20
 
@@ -189,15 +189,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1, help="streams per size and format (best is kept)")
     args = parser.parse_args()
 
-    url = bench_database_url()
-    ensure_database(url)
-    os.environ["DATABASE_URL"] = url
-    import django
+    bench_django()
 
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
     token = admin_token()
     projects = [seed(n) for n in args.annotations]
 

@@ -130,19 +130,10 @@ def main() -> None:
     args = parser.parse_args()
 
     from benchmarks.annotate_loop import seed
-    from benchmarks.serving import bench_database_url, ensure_database, start_gunicorn
+    from benchmarks.serving import bench_django, start_gunicorn
 
-    url = bench_database_url()
-    ensure_database(url)
-    os.environ["DATABASE_URL"] = url
-    import django
+    bench_django(fast_passwords=True)
 
-    django.setup()
-    from django.conf import settings
-    from django.core.management import call_command
-
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    call_command("migrate", verbosity=0)
     project = seed(args.comparisons)
     tokens = annotator_tokens(project, args.users)
     server, port = start_gunicorn(workers=3, threads=4, timeout=600)  # docker-compose's web service

@@ -34,7 +34,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from benchmarks.loop_prompts import all_prompts
 from benchmarks.loop_rules import RULES, Rule
-from benchmarks.serving import bench_database_url, ensure_database
+from benchmarks.serving import bench_django
 
 
 def _lines(rows: list[dict], split: str, responses: dict[str, list[str]] | None = None) -> list[bytes]:
@@ -148,14 +148,8 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    url = bench_database_url()
-    ensure_database(url)
-    os.environ["DATABASE_URL"] = url
-    import django
-
-    django.setup()
+    bench_django()
     from django.conf import settings
-    from django.core.management import call_command
 
     from annotation.data.imports import prompts_import
     from annotation.models import Comparison, Role
@@ -165,7 +159,6 @@ def main() -> None:
     from annotation.rounds.services import round_launch
     from annotation.rounds.summary import read_summary
 
-    call_command("migrate", verbosity=0)
     models_dir = Path(settings.PREFER_DATA_DIR) / "models"
     rows = all_prompts()
     needed = args.train + args.eval + args.heldout

@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from benchmarks.serving import bench_database_url, ensure_database
+from benchmarks.serving import bench_django
 
 TOPICS = [
     "a sourdough starter", "binary search", "the water cycle", "a job interview", "compound interest",
@@ -60,13 +60,7 @@ def main() -> None:
     parser.add_argument("--config", default="{}", help="round config JSON (default: the production defaults)")
     args = parser.parse_args()
 
-    url = bench_database_url()
-    ensure_database(url)
-    os.environ["DATABASE_URL"] = url
-    import django
-
-    django.setup()
-    from django.core.management import call_command
+    bench_django()
 
     from annotation.data.imports import prompts_import
     from annotation.models import Comparison, Role
@@ -77,7 +71,6 @@ def main() -> None:
     from annotation.rounds.services import round_launch
     from annotation.rounds.summary import read_summary
 
-    call_command("migrate", verbosity=0)
     slug = f"loop-{uuid.uuid4().hex[:6]}"
     admin = user_create(username=f"{slug}-admin", password=uuid.uuid4().hex)
     project = project_create(slug=slug, name="Loop latency", created_by=admin, policy="smollm2-135m-instruct")

@@ -45,6 +45,23 @@ def ensure_database(url: str) -> None:
             conn.execute(f'CREATE DATABASE "{parsed["NAME"]}"')
 
 
+def bench_django(*, fast_passwords: bool = False) -> None:
+    """Point Django at the `_bench` database (created if missing), set it up and migrate it. With
+    `fast_passwords`, users are hashed with MD5 (benchmarks create thousands; never in the product)."""
+    url = bench_database_url()
+    ensure_database(url)
+    os.environ["DATABASE_URL"] = url
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+
+    if fast_passwords:
+        settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    call_command("migrate", verbosity=0)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
