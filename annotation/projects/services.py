@@ -37,6 +37,11 @@ EDITABLE_FIELDS = {
     "rating_axes",
     "lease_seconds",
     "gold_rate",
+    "gold_feedback",
+    "gold_min_accuracy",
+    "gold_min_seen",
+    "gold_exclude_below",
+    "review_agreement_below",
     "generation_defaults",
     "auto_round_enabled",
     "auto_round_min_new_preferences",
@@ -151,6 +156,11 @@ def project_update(*, project: Project, **changes: object) -> Project:
             )
     if "gold_rate" in changes and not 0 <= float(changes["gold_rate"]) <= 1:  # type: ignore[arg-type]
         raise ApplicationError("must be between 0 and 1", field="gold_rate")
+    for name in ("gold_min_accuracy", "review_agreement_below"):  # issue 12's bars
+        if name in changes and not 0 <= float(changes[name]) <= 1:  # type: ignore[arg-type]
+            raise ApplicationError("must be between 0 and 1", field=name)
+    if "gold_min_seen" in changes and not 1 <= int(changes["gold_min_seen"]) <= 10_000:  # type: ignore[call-overload]
+        raise ApplicationError("must be between 1 and 10000", field="gold_min_seen")
     for key, value in changes.items():
         setattr(project, key, value)
     project.save(update_fields=[*changes.keys(), "updated_at"])
