@@ -20,7 +20,9 @@ class ImportedGold:
     explanation: str = ""
 
 
-def parse_gold(value: Any, n_responses: int | None, responses_needed: int) -> tuple[ImportedGold | None, list]:
+def parse_gold(
+    value: Any, n_responses: int | None, responses_needed: int
+) -> tuple[ImportedGold | None, list[tuple[str, str]]]:
     """The gold answer of a line, or (None, [(field, message), ...]).
 
     Args:

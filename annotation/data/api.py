@@ -61,7 +61,9 @@ class ProjectExportView(APIView):
         project, _ = project_for_user(user=request.user, slug=slug, min_role=Role.ADMIN)
         query = ds.ExportQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        filters = {key: value for key, value in query.validated_data.items() if key not in ("format", "aggregation")}
+        filters = {
+            key: value for key, value in query.validated_data.items() if key not in ("format", "aggregation")
+        }
         stream = preference_export(
             project=project,
             fmt=query.validated_data["format"],

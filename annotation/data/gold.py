@@ -12,6 +12,7 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
 
+from annotation.data.pseudonyms import annotator_pseudonymiser
 from annotation.errors import ApplicationError, NotFound
 from annotation.models import (
     Annotation,
@@ -86,7 +87,8 @@ WHERE a.id = %(annotation)s AND c.is_gold
 
 def _public_ranking(ranking: list[list[int]]) -> list[list[str]]:
     ids = [rid for group in ranking for rid in group]
-    public = {rid: str(pub) for rid, pub in Response.objects.filter(pk__in=ids).values_list("id", "public_id")}
+    rows = Response.objects.filter(pk__in=ids).values_list("id", "public_id")
+    public = {rid: str(pub) for rid, pub in rows}
     return [[public[rid] for rid in group] for group in ranking]
 
 
@@ -167,6 +169,14 @@ def excluded_annotators(*, project: Project) -> set[int]:
 
 
 @transaction.atomic
-def gold_flag_clear(*, project: Project, annotator_id: int, by: AbstractBaseUser) -> GoldFlagClearance:
-    """An admin clears the annotator's flag: their gold record starts again from now."""
-    return GoldFlagClearance.objects.create(project=project, annotator_id=annotator_id, cleared_by=by)
+def gold_flag_clear_by_pseudonym(
+    *, project: Project, pseudonym: str, by: AbstractBaseUser
+) -> GoldFlagClearance:
+    """An admin clears the flag of the annotator with this pseudonym (as the stats show it): their gold
+    record starts again from now."""
+    annotators = Annotation.objects.filter(project=project).values_list("annotator_id", flat=True).distinct()
+    name = annotator_pseudonymiser(project_id=project.pk)
+    matches = [annotator_id for annotator_id in annotators if name(annotator_id) == pseudonym]
+    if not matches:
+        raise NotFound("No annotator with this pseudonym in the project.")
+    return GoldFlagClearance.objects.create(project=project, annotator_id=matches[0], cleared_by=by)

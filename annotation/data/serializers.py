@@ -214,11 +214,11 @@ class AnnotatorStatsSerializer(serializers.Serializer):
         "(units where the others have no plurality are left out); null if there are none",
     )
     agreement_votes = serializers.IntegerField(help_text="Votes that the agreement above counts")
-    gold_seen = serializers.IntegerField(help_text="Gold items answered (first judgements, since last cleared)")
+    gold_seen = serializers.IntegerField(help_text="Gold items answered (first answers, since last cleared)")
     gold_accuracy = serializers.FloatField(allow_null=True, help_text="Share of those answered right")
     flagged = serializers.BooleanField(help_text="Below the project's gold bar (gold_min_accuracy)")
     skill = serializers.FloatField(
-        allow_null=True, help_text="Dawid-Skene estimate of the share of this annotator's votes that are right"
+        allow_null=True, help_text="Dawid-Skene estimate of the share of this annotator's right votes"
     )
 
 

@@ -30,8 +30,9 @@ class SkillFit:
 def dawid_skene_fit(records: Iterable[ComparisonRecord]) -> SkillFit:
     """Fit Dawid-Skene on every counted vote of `records`; a pair whose posterior has no unique best class
     gets None (no pair, as a plurality tie gives none)."""
-    import pandas as pd  # noqa: PLC0415 (pandas and crowd-kit only where the aggregation is asked for)
-    from crowdkit.aggregation import DawidSkene  # noqa: PLC0415
+    # pandas and crowd-kit load only where the aggregation is asked for
+    import pandas as pd
+    from crowdkit.aggregation import DawidSkene
 
     tasks: list[tuple[int, int, int]] = []
     workers: list[int] = []
