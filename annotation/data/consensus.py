@@ -404,7 +404,7 @@ def comparison_records(
                     items = response_rows.take(comparison_id)
                     votes = [_annotation(row, full) for row in annotation_rows.take(comparison_id)]
                     marked = trust.mark(comparison_id, votes, keep_excluded)
-                    counted = sum(not a.excluded for a in marked)
+                    counted = len(marked) if keep_excluded else sum(not a.excluded for a in marked)
                     if counted < filters.min_annotations and comparison_id not in trust.overrides:
                         continue
                     yield ComparisonRecord(
