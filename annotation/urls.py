@@ -32,6 +32,7 @@ urlpatterns = [
     ),
     path("p/<slug:slug>/", views.dashboard, name="dashboard"),
     path("p/<slug:slug>/annotate/", views.annotate, name="annotate"),
+    path("p/<slug:slug>/review/", views.review, name="review"),
     path("p/<slug:slug>/rounds/panel/", rounds_views.rounds_panel, name="rounds-panel"),
     path("p/<slug:slug>/rounds/launch/", rounds_views.round_launch_form, name="round-launch"),
     path("p/<slug:slug>/rounds/<int:round_id>/cancel/", rounds_views.round_cancel_form, name="round-cancel"),
