@@ -123,6 +123,11 @@ def gold_feedback_of(*, annotation_id: int) -> dict[str, Any] | None:
     return _feedback(bool(row[4]), json_value(row[0]), row[1])
 
 
+def below_bar(*, seen: int, correct: int, min_seen: int, min_accuracy: float) -> bool:
+    """The flag rule: at least min_seen gold answers (1 at the least) and an accuracy under min_accuracy."""
+    return seen >= max(min_seen, 1) and correct / seen < min_accuracy
+
+
 @dataclass(frozen=True)
 class GoldRecord:
     seen: int
@@ -155,7 +160,12 @@ def gold_records(*, project: Project) -> dict[int, GoldRecord]:
         annotator_id: GoldRecord(
             seen=seen,
             correct=correct,
-            flagged=seen >= max(project.gold_min_seen, 1) and correct / seen < project.gold_min_accuracy,
+            flagged=below_bar(
+                seen=seen,
+                correct=correct,
+                min_seen=project.gold_min_seen,
+                min_accuracy=project.gold_min_accuracy,
+            ),
         )
         for annotator_id, seen, correct in rows
     }
