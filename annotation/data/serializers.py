@@ -90,6 +90,7 @@ class _PairMetadata(serializers.Serializer):
     comparison_id = serializers.IntegerField()
     n_annotations = serializers.IntegerField()
     agreement = serializers.FloatField(help_text="Share of annotators agreeing with the majority")
+    adjudicated = serializers.BooleanField(help_text="A reviewer's override is this pair's consensus")
 
 
 class TrlRowSerializer(_PairMetadata):
@@ -142,6 +143,9 @@ class RawRowSerializer(serializers.Serializer):
     annotator = serializers.CharField(help_text="Stable pseudonym (keyed HMAC); never a user id or name")
     created_at = serializers.DateTimeField()
     comparison_created_at = serializers.DateTimeField()
+    excluded = serializers.CharField(
+        allow_null=True, help_text="Why it is out of the consensus: rejected (review), flagged (annotator)"
+    )
 
 
 class AnyOfProxySerializer(PolymorphicProxySerializer):

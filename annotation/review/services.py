@@ -188,18 +188,3 @@ def review_submit(
             raise Conflict("This client_token was already used.", field="client_token") from exc
         ReviewLease.objects.filter(comparison=comparison, reviewer=reviewer).delete()
     return ReviewResult(review.pk, created=True)
-
-
-def review_history(*, comparison: Comparison) -> list[dict]:
-    """Every review of the comparison, newest first (the first one decides)."""
-    return [
-        {
-            "id": r.pk,
-            "verdict": r.verdict,
-            "rejected_annotations": r.rejected_annotations,
-            "reasons": r.reasons,
-            "comment": r.comment,
-            "created_at": r.created_at,
-        }
-        for r in Review.objects.filter(comparison=comparison).order_by("-id")
-    ]

@@ -4,14 +4,17 @@ export, the CLI and a round's snapshot take aggregation=dawid-skene."""
 import io
 import json
 
+import pytest
 from django.core.management import call_command
 
 from annotation.data.consensus import FIRST, SECOND, AnnotationRecord, ComparisonRecord, ResponseRecord
 from annotation.data.skill import dawid_skene_fit
 from annotation.data.snapshots import dataset_snapshot_create
-from annotation.models import Role
-from tests.factories import make_comparisons, member
-from tests.helpers import annotate, api_client
+from annotation.models import Role, TrainingRound
+from annotation.rounds.config import ConfigError, RoundConfig
+from annotation.rounds.stages.snapshot import stage_snapshot
+from tests.factories import TINY_ROUND, make_comparisons, member
+from tests.helpers import annotate, api_client, stage_context
 
 
 def _record(index: int, votes: dict[int, str]) -> ComparisonRecord:
@@ -86,3 +89,18 @@ def test_the_export_takes_aggregation_and_rejects_an_unknown_one(project):
     snapshot = dataset_snapshot_create(project=project, aggregation="dawid-skene")
     assert snapshot.filters["aggregation"] == "dawid-skene" and snapshot.row_count == 6
     assert dataset_snapshot_create(project=project).pk != snapshot.pk  # majority is another snapshot
+
+
+def test_a_rounds_snapshot_uses_the_configured_aggregation(project, settings, tmp_path):
+    settings.PREFER_DATA_DIR = tmp_path
+    with pytest.raises(ConfigError, match="aggregation"):
+        RoundConfig.from_dict({"aggregation": "mean"})
+    project.overlap = 2
+    project.save()
+    for comparison in make_comparisons(project, 3):
+        for user in (member(project, Role.ANNOTATOR), member(project, Role.ANNOTATOR)):
+            annotate(comparison, user, order=[0, 1])
+    ctx = stage_context(project, {**TINY_ROUND, "aggregation": "dawid-skene", "min_pairs": 1})
+    stage_snapshot(ctx)
+    snapshot = TrainingRound.objects.get(pk=ctx.round_id).snapshot
+    assert snapshot.filters == {"aggregation": "dawid-skene", "split": "train"} and snapshot.row_count == 3
