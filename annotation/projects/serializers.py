@@ -68,6 +68,12 @@ class ProjectCreateSerializer(serializers.Serializer):
     rating_axes = serializers.ListField(child=serializers.CharField(), required=False)
     lease_seconds = serializers.IntegerField(required=False, default=600)
     policy = serializers.CharField(required=False, default="smollm2-135m-instruct")
+    gold_rate = serializers.FloatField(required=False)
+    gold_feedback = serializers.BooleanField(required=False)
+    gold_min_accuracy = serializers.FloatField(required=False)
+    gold_min_seen = serializers.IntegerField(required=False)
+    gold_exclude_below = serializers.BooleanField(required=False)
+    review_agreement_below = serializers.FloatField(required=False)
 
 
 class ProjectUpdateSerializer(serializers.Serializer):

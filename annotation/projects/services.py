@@ -92,8 +92,10 @@ def project_create(
     guidelines: str = "",
     policy: str = DEFAULT_POLICY,
     lease_seconds: int = 600,
+    settings: dict[str, object] | None = None,
 ) -> Project:
-    """Create a project, its first PolicyVersion, and make its creator an admin member."""
+    """Create a project, its first PolicyVersion, and make its creator an admin member. `settings`: more of
+    the editable settings (the gold and review bars, ...), checked as project_update checks them."""
     if not SLUG_RE.fullmatch(slug):
         raise ApplicationError(
             "must be 1-64 lowercase letters, digits, '-' or '_', starting with a letter or digit",
@@ -126,6 +128,8 @@ def project_create(
     policy_version = PolicyVersion.objects.create(project=project, version=1, model_ref=policy.strip())
     project.current_policy = policy_version
     project.save(update_fields=["current_policy"])
+    if settings:
+        project_update(project=project, **settings)
     if created_by is not None:
         Membership.objects.create(project=project, user=created_by, role=Role.ADMIN)
     return project
