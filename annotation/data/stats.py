@@ -25,6 +25,7 @@ from annotation.data.consensus import PreferenceFilters, plurality, project_cons
 from annotation.data.pseudonyms import annotator_pseudonym
 from annotation.data.quality import NO_FIGURES, annotator_quality
 from annotation.models import Annotation, Comparison, ComparisonStatus, Project
+from annotation.review.verdicts import label_trust
 
 HOURS = 48
 DAYS = 30
@@ -204,8 +205,11 @@ def _compute_stats(project: Project, now: dt.datetime) -> dict[str, Any]:
         median_time_ms=Median("time_spent_ms", filter=Q(is_live=True)),
     )
     median_time_ms = annotations.pop("median_time_ms")
+    trust = label_trust(project=project)  # annotations a review rejected leave the per-annotator figures
     per_annotator = list(
         Annotation.objects.filter(project=project, is_live=True)
+        .exclude(pk__in=trust.rejected)
+        .exclude(comparison_id__in=trust.rejected_all)
         .values("annotator_id")
         .annotate(n=Count("id"), median_time_ms=Median("time_spent_ms"), last=Max("created_at"))
         .order_by("-n", "annotator_id")

@@ -191,4 +191,5 @@ def test_rejecting_single_annotations_takes_them_out_of_consensus_and_stats(proj
     assert row["n_annotations"] == 1 and row["agreement"] == 1.0 and row["adjudicated"] is False
     stats = project_stats(project=project, now=timezone.now())
     assert stats["agreement"]["comparisons"] == 0  # one counted annotation left: no agreement unit
+    assert sorted(row["annotations"] for row in stats["annotators"]) == [1]  # b's rejected one is gone
     assert review_queue(project=project) == {}  # reviewed since its last annotation
