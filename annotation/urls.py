@@ -9,6 +9,7 @@ from annotation.accounts import api as accounts_api
 from annotation.data import api as data_api
 from annotation.projects import api as projects_api
 from annotation.queue import api as queue_api
+from annotation.review import api as review_api
 from annotation.rounds import api as rounds_api
 from annotation.rounds import views as rounds_views
 
@@ -31,6 +32,7 @@ urlpatterns = [
     ),
     path("p/<slug:slug>/", views.dashboard, name="dashboard"),
     path("p/<slug:slug>/annotate/", views.annotate, name="annotate"),
+    path("p/<slug:slug>/review/", views.review, name="review"),
     path("p/<slug:slug>/rounds/panel/", rounds_views.rounds_panel, name="rounds-panel"),
     path("p/<slug:slug>/rounds/launch/", rounds_views.round_launch_form, name="round-launch"),
     path("p/<slug:slug>/rounds/<int:round_id>/cancel/", rounds_views.round_cancel_form, name="round-cancel"),
@@ -62,4 +64,13 @@ api_urlpatterns = [
     # Data out: exports and stats.
     path("projects/<slug:slug>/export/", data_api.ProjectExportView.as_view(), name="api-export"),
     path("projects/<slug:slug>/stats/", data_api.ProjectStatsView.as_view(), name="api-stats"),
+    # Gold items, annotator quality and the review queue (issue 12).
+    path("projects/<slug:slug>/review/next/", review_api.ReviewNextView.as_view(), name="api-review-next"),
+    path("comparisons/<int:comparison_id>/review/", review_api.ReviewCreateView.as_view(), name="api-review"),
+    path("comparisons/<int:comparison_id>/gold/", review_api.GoldCreateView.as_view(), name="api-gold"),
+    path(
+        "projects/<slug:slug>/annotators/<str:annotator>/clear-flag/",
+        review_api.AnnotatorFlagClearView.as_view(),
+        name="api-annotator-clear-flag",
+    ),
 ]

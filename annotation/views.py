@@ -45,6 +45,14 @@ def annotate(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @login_required
+@ensure_csrf_cookie
+def review(request: HttpRequest, slug: str) -> HttpResponse:
+    """The reviewer's page (issue 12): everything on it comes from the review API."""
+    project, role = project_or_404(request, slug, min_role=Role.REVIEWER)
+    return render(request, "review.html", {"project": project, "role": role})
+
+
+@login_required
 def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
     project, role = project_or_404(request, slug)
     if role != Role.ADMIN:

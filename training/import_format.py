@@ -15,8 +15,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+from training.import_gold import ImportedGold, parse_gold
+
 ROLES = ("system", "user", "assistant")
-TOP_LEVEL_KEYS = {"id", "prompt", "messages", "responses", "split", "metadata"}
+TOP_LEVEL_KEYS = {"id", "prompt", "messages", "responses", "split", "metadata", "gold"}
 SPLITS = ("train", "eval")
 MAX_ID_LENGTH = 255
 MAX_MODEL_NAME_LENGTH = 255
@@ -152,6 +154,7 @@ class ImportRow:
     split: str = "train"
     metadata: dict[str, Any] = field(default_factory=dict)
     responses: list[ImportedResponse] = field(default_factory=list)
+    gold: ImportedGold | None = None
 
 
 class _LineErrors:
@@ -290,6 +293,12 @@ def _parse_object(
     responses: list[ImportedResponse] | None = []
     if "responses" in obj:
         responses = _parse_responses(obj["responses"], errors, max_text_bytes, responses_needed)
+    gold = None
+    if "gold" in obj:
+        n_responses = len(obj["responses"]) if "responses" in obj and responses is not None else None
+        gold, gold_problems = parse_gold(obj["gold"], n_responses, responses_needed)
+        for problem in gold_problems:
+            errors.add(*problem)
     if errors.items or messages is None or responses is None or external_id is None:
         return None
     return ImportRow(
@@ -299,6 +308,7 @@ def _parse_object(
         split=split,
         metadata=metadata,
         responses=responses,
+        gold=gold,
     )
 
 

@@ -61,8 +61,15 @@ class ProjectExportView(APIView):
         project, _ = project_for_user(user=request.user, slug=slug, min_role=Role.ADMIN)
         query = ds.ExportQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        filters = {key: value for key, value in query.validated_data.items() if key != "format"}
-        stream = preference_export(project=project, fmt=query.validated_data["format"], filters=filters)
+        filters = {
+            key: value for key, value in query.validated_data.items() if key not in ("format", "aggregation")
+        }
+        stream = preference_export(
+            project=project,
+            fmt=query.validated_data["format"],
+            filters=filters,
+            aggregation=query.validated_data.get("aggregation"),
+        )
         response = StreamingHttpResponse(stream.ndjson(), content_type="application/x-ndjson")
         response["Content-Disposition"] = f'attachment; filename="{project.slug}-{stream.fmt}.jsonl"'
         response["X-Accel-Buffering"] = "no"  # let a reverse proxy pass lines on as they come

@@ -28,6 +28,7 @@ from django.utils.dateparse import parse_datetime
 
 from annotation.errors import ApplicationError
 from annotation.models import Project, Split
+from annotation.review.verdicts import label_trust
 
 STRENGTH_MARGIN = {"slight": 0.5, "clear": 1.0, "strong": 2.0}
 DEFAULT_MARGIN = 1.0
@@ -54,6 +55,7 @@ class AnnotationRecord:
     rationale: str = ""
     time_spent_ms: int = 0
     created_at: str = ""
+    excluded: str = ""  # why it is out of consensus (review/verdicts.py); only the raw export keeps these
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +68,7 @@ class ComparisonRecord:
     messages: list[dict[str, str]]
     responses: list[ResponseRecord]  # display order
     annotations: list[AnnotationRecord]  # oldest first
+    adjudicated: list[list[int]] | None = None  # a reviewer's override: the comparison's final ranking
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +97,7 @@ class Consensus:
     all_bad: bool
     pairs: list[ConsensusPair]  # chosen/rejected pairs, in display order of the pair
     pair_votes: list[PairVotes]
+    adjudicated: bool = False
 
 
 @dataclass(frozen=True)
@@ -192,11 +196,21 @@ def _ranks(ranking: Sequence[Sequence[int]]) -> dict[int, int]:
     return {int(rid): position for position, group in enumerate(ranking) for rid in group}
 
 
-def consensus_of(record: ComparisonRecord) -> Consensus:
-    """The consensus of one comparison's (live) annotations. Pure: no database."""
-    annotations = record.annotations
+def consensus_of(
+    record: ComparisonRecord, outcomes: Mapping[tuple[int, int], str | None] | None = None
+) -> Consensus:
+    """The consensus of one comparison's (live, not excluded) annotations. Pure: no database. `outcomes`
+    (Dawid-Skene's) replaces the plurality per (first, second) pair; a reviewer's override beats both."""
+    annotations = [a for a in record.annotations if not a.excluded]
     n = len(annotations)
-    all_bad = sum(1 for a in annotations if a.all_bad) * 2 > n
+    all_bad = sum(1 for a in annotations if a.all_bad) * 2 > n and record.adjudicated is None
+    if record.adjudicated is not None:
+        final = _ranks(record.adjudicated)
+        outcomes = {
+            (a, b): TIE if final[a] == final[b] else FIRST if final[a] < final[b] else SECOND
+            for a in final
+            for b in final
+        }
     ids = [response.id for response in record.responses]
     ranked = [(a, _ranks(a.ranking)) for a in annotations]
     pairs: list[ConsensusPair] = []
@@ -221,7 +235,8 @@ def consensus_of(record: ComparisonRecord) -> Consensus:
                     if is_top_pair
                     else DEFAULT_MARGIN
                 )
-            outcome = plurality([vote for _, vote in votes])
+            plural = plurality([vote for _, vote in votes])
+            outcome = outcomes.get((first, second), plural) if outcomes is not None else plural
             pair_votes.append(PairVotes(first, second, tuple(votes), outcome))
             if outcome in (FIRST, SECOND) and not all_bad:
                 agreeing = margins[outcome]
@@ -230,12 +245,12 @@ def consensus_of(record: ComparisonRecord) -> Consensus:
                     ConsensusPair(
                         chosen_id=chosen,
                         rejected_id=rejected,
-                        agreement=round(len(agreeing) / len(votes), 6),
-                        margin=round(sum(agreeing) / len(agreeing), 6),
+                        agreement=round(len(agreeing) / len(votes), 6) if votes else 1.0,
+                        margin=round(sum(agreeing) / len(agreeing), 6) if agreeing else DEFAULT_MARGIN,
                         votes=len(votes),
                     )
                 )
-    return Consensus(record.id, n, all_bad, pairs, pair_votes)
+    return Consensus(record.id, n, all_bad, pairs, pair_votes, record.adjudicated is not None)
 
 
 def plurality(votes: Sequence[str]) -> str | None:
@@ -344,11 +359,14 @@ def comparison_records(
     filters: PreferenceFilters | None = None,
     full: bool = False,
     chunk_size: int = CHUNK_SIZE,
+    keep_excluded: bool = False,
 ) -> Iterator[ComparisonRecord]:
     """Every comparison of the project with at least filters.min_annotations live annotations (within the
     date range), its prompt, responses in display order and annotations, in comparison-id order. `full` adds
-    ratings, rationale, time spent and timestamps (the raw export). Streams from server-side cursors."""
+    ratings, rationale, time spent and timestamps (the raw export). Annotations that review rejected, or of
+    excluded annotators, are left out unless `keep_excluded` (then marked). Streams from server cursors."""
     filters = filters or PreferenceFilters()
+    trust = label_trust(project=project)
     params = {
         "project": project.pk,
         "split": filters.split,
@@ -384,8 +402,10 @@ def comparison_records(
             while chunk := comparisons.fetchmany(chunk_size):
                 for comparison_id, created_at, is_gold, external_id, split, messages in chunk:
                     items = response_rows.take(comparison_id)
-                    votes = annotation_rows.take(comparison_id)
-                    if len(votes) < filters.min_annotations:
+                    votes = [_annotation(row, full) for row in annotation_rows.take(comparison_id)]
+                    marked = trust.mark(comparison_id, votes, keep_excluded)
+                    counted = len(marked) if keep_excluded else sum(not a.excluded for a in marked)
+                    if counted < filters.min_annotations and comparison_id not in trust.overrides:
                         continue
                     yield ComparisonRecord(
                         id=comparison_id,
@@ -397,7 +417,8 @@ def comparison_records(
                             {"role": m["role"], "content": m["content"]} for m in orjson.loads(messages)
                         ],
                         responses=[ResponseRecord(rid, text, source) for _, rid, text, source in items],
-                        annotations=[_annotation(row, full) for row in votes],
+                        annotations=marked,
+                        adjudicated=trust.overrides.get(comparison_id),
                     )
         # Nothing here writes, so ending in a rollback loses nothing; in a caller's transaction it rolls back
         # to this block's savepoint, which undoes the SET LOCALs above instead of leaking them to the caller.

@@ -6,32 +6,43 @@ from typing import Any
 
 from annotation.data.consensus import PreferenceFilters, comparison_records, consensus_of
 from annotation.data.pseudonyms import annotator_pseudonymiser
+from annotation.data.skill import dawid_skene_fit
 from annotation.errors import ApplicationError
 from annotation.formats.exports import FORMATS, format_rows, ndjson_line, raw_lines
 from annotation.models import Project
 
 NDJSON_CHUNK_BYTES = 256 * 1024
+MAJORITY, DAWID_SKENE = "majority", "dawid-skene"
+AGGREGATIONS = (MAJORITY, DAWID_SKENE)
 
 
 class ExportStream:
     """Rows of `fmt` for the project, iterated once. After iteration, `row_count` and
     `max_annotation_id` (the newest annotation that went into them) describe what was produced."""
 
-    def __init__(self, *, project: Project, fmt: str, filters: PreferenceFilters) -> None:
+    def __init__(
+        self, *, project: Project, fmt: str, filters: PreferenceFilters, aggregation: str = MAJORITY
+    ) -> None:
         self.project = project
         self.fmt = fmt
         self.filters = filters
+        self.aggregation = aggregation
         self.row_count = 0
         self.max_annotation_id = 0
 
     def _per_comparison(self, encode: bool) -> Iterator[list[Any]]:
         raw = self.fmt == "raw"
         pseudonym = annotator_pseudonymiser(project_id=self.project.pk)
-        for record in comparison_records(project=self.project, filters=self.filters, full=raw):
+        skill = None
+        if self.aggregation == DAWID_SKENE and not raw:  # a first pass fits the annotators' skill
+            skill = dawid_skene_fit(comparison_records(project=self.project, filters=self.filters))
+        records = comparison_records(project=self.project, filters=self.filters, full=raw, keep_excluded=raw)
+        for record in records:
             if raw and encode:
                 rows: list[Any] = list(raw_lines(record, pseudonym))
             else:
-                consensus = None if raw else consensus_of(record)
+                outcomes = skill.outcomes.get(record.id, {}) if skill is not None else None
+                consensus = None if raw else consensus_of(record, outcomes)
                 rows = list(
                     format_rows(
                         self.fmt,
@@ -68,15 +79,19 @@ class ExportStream:
 
 
 def preference_export(
-    *, project: Project, fmt: str, filters: Mapping[str, Any] | None = None
+    *, project: Project, fmt: str, filters: Mapping[str, Any] | None = None, aggregation: str | None = None
 ) -> ExportStream:
     """Validate the format and filters now (so bad input fails before any byte is sent) and return the
-    lazy stream of rows. Raises ApplicationError naming the bad field."""
+    lazy stream of rows. Raises ApplicationError naming the bad field. `aggregation`: majority (default)
+    or dawid-skene (skill-weighted, data/skill.py); a reviewer's override beats both."""
     if fmt not in FORMATS:
         raise ApplicationError(f"must be one of {', '.join(FORMATS)}", field="format")
+    aggregation = aggregation or MAJORITY
+    if aggregation not in AGGREGATIONS:
+        raise ApplicationError(f"must be one of {', '.join(AGGREGATIONS)}", field="aggregation")
     parsed = PreferenceFilters.from_dict(filters)
     if fmt == "raw" and parsed.min_agreement is not None:
         raise ApplicationError(
             "applies to preference pairs; the raw format has one row per annotation", field="min_agreement"
         )
-    return ExportStream(project=project, fmt=fmt, filters=parsed)
+    return ExportStream(project=project, fmt=fmt, filters=parsed, aggregation=aggregation)

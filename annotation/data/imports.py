@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import transaction
 
 from annotation.data.comparisons import comparisons_create
+from annotation.data.gold import gold_mark
 from annotation.errors import ApplicationError
 from annotation.models import Project, Prompt, Response
 from training.import_format import OverlongLine, RowError, group_responses, parse_prompts_jsonl, read_lines
@@ -106,15 +107,20 @@ def prompts_import(*, project: Project, lines: Iterable[bytes | OverlongLine]) -
             )
         created_responses = Response.objects.bulk_create(response_objs, batch_size=BATCH)
         groups = []
+        golds = []  # (index of its comparison, the line's gold answer in response ids)
         cursor = 0
         for row in new_rows:
             mine = created_responses[cursor : cursor + len(row.responses)]
             cursor += len(row.responses)
+            if row.gold is not None:  # a gold line holds exactly one task's responses
+                golds.append((len(groups), row.gold, [[mine[i].pk for i in g] for g in row.gold.ranking]))
             groups.extend(
                 [mine[i] for i in group]
                 for group in group_responses(row.responses, project.responses_per_task)
             )
         comparisons = comparisons_create(project=project, groups=groups) if groups else []
+        for index, gold, ranking in golds:
+            gold_mark(comparison=comparisons[index], ranking=ranking, explanation=gold.explanation)
     return ImportResult(
         created=len(new_rows), duplicates=len(rows) - len(new_rows), comparisons=len(comparisons)
     )

@@ -44,6 +44,11 @@ class ExportQuerySerializer(serializers.Serializer):
     messages, so that the API and the CLI say the same things."""
 
     format = serializers.ChoiceField(choices=FORMATS, help_text="Row format (DESIGN section 7)")
+    aggregation = serializers.ChoiceField(
+        choices=["majority", "dawid-skene"],
+        required=False,
+        help_text="How several annotators make one label: majority (default) or dawid-skene (skill-weighted)",
+    )
     split = serializers.ChoiceField(
         choices=Split.choices, required=False, help_text="Prompt split; all if unset"
     )
@@ -85,6 +90,7 @@ class _PairMetadata(serializers.Serializer):
     comparison_id = serializers.IntegerField()
     n_annotations = serializers.IntegerField()
     agreement = serializers.FloatField(help_text="Share of annotators agreeing with the majority")
+    adjudicated = serializers.BooleanField(help_text="A reviewer's override is this pair's consensus")
 
 
 class TrlRowSerializer(_PairMetadata):
@@ -137,6 +143,9 @@ class RawRowSerializer(serializers.Serializer):
     annotator = serializers.CharField(help_text="Stable pseudonym (keyed HMAC); never a user id or name")
     created_at = serializers.DateTimeField()
     comparison_created_at = serializers.DateTimeField()
+    excluded = serializers.CharField(
+        allow_null=True, help_text="Why it is out of the consensus: rejected (review), flagged (annotator)"
+    )
 
 
 class AnyOfProxySerializer(PolymorphicProxySerializer):
@@ -209,6 +218,12 @@ class AnnotatorStatsSerializer(serializers.Serializer):
         "(units where the others have no plurality are left out); null if there are none",
     )
     agreement_votes = serializers.IntegerField(help_text="Votes that the agreement above counts")
+    gold_seen = serializers.IntegerField(help_text="Gold items answered (first answers, since last cleared)")
+    gold_accuracy = serializers.FloatField(allow_null=True, help_text="Share of those answered right")
+    flagged = serializers.BooleanField(help_text="Below the project's gold bar (gold_min_accuracy)")
+    skill = serializers.FloatField(
+        allow_null=True, help_text="Dawid-Skene estimate of the share of this annotator's right votes"
+    )
 
 
 class StatsSerializer(serializers.Serializer):

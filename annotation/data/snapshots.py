@@ -25,16 +25,26 @@ def snapshot_file(snapshot: DatasetSnapshot) -> Path:
 
 
 def dataset_snapshot_create(
-    *, project: Project, split: str = Split.TRAIN, format: str = "trl", filters: dict | None = None
+    *,
+    project: Project,
+    split: str = Split.TRAIN,
+    format: str = "trl",
+    filters: dict | None = None,
+    aggregation: str | None = None,
 ) -> DatasetSnapshot:
     """Freeze the project's `format` export of `split` (plus filters) to PREFER_DATA_DIR/snapshots/<slug>/
-    <sha256>.jsonl and record it; returns the existing record when the same data was frozen before."""
+    <sha256>.jsonl and record it; returns the existing record when the same data was frozen before. A
+    non-default `aggregation` (dawid-skene) is recorded beside the filters."""
     if split not in Split.values:
         raise ApplicationError(f"must be one of {', '.join(Split.values)}", field="split")
     if filters and filters.get("split") not in (None, split):
         raise ApplicationError("conflicts with the split argument", field="split")
-    stream = preference_export(project=project, fmt=format, filters={**(filters or {}), "split": split})
+    stream = preference_export(
+        project=project, fmt=format, filters={**(filters or {}), "split": split}, aggregation=aggregation
+    )
     recorded_filters = stream.filters.as_dict()
+    if stream.aggregation != "majority":
+        recorded_filters["aggregation"] = stream.aggregation
 
     directory = Path(settings.PREFER_DATA_DIR) / SNAPSHOT_DIR / project.slug
     digest = hashlib.sha256()

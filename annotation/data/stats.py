@@ -23,7 +23,9 @@ from django.utils import timezone
 
 from annotation.data.consensus import PreferenceFilters, plurality, project_consensus
 from annotation.data.pseudonyms import annotator_pseudonym
+from annotation.data.quality import NO_FIGURES, annotator_quality
 from annotation.models import Annotation, Comparison, ComparisonStatus, Project
+from annotation.review.verdicts import label_trust
 
 HOURS = 48
 DAYS = 30
@@ -173,7 +175,7 @@ def project_stats(
         latest = Annotation.objects.filter(project=project).aggregate(last=Max("id"), n=Count("id"))
         # created_at makes the key unique to this project even where ids are reused (a recreated database).
         key = (
-            f"prefer:project-stats:v1:{project.pk}:{project.created_at.timestamp()}"
+            f"prefer:project-stats:v2:{project.pk}:{project.created_at.timestamp()}"
             f":{latest['last'] or 0}:{latest['n']}"
         )
         stats = _cache_call(cache.get, key)
@@ -203,8 +205,11 @@ def _compute_stats(project: Project, now: dt.datetime) -> dict[str, Any]:
         median_time_ms=Median("time_spent_ms", filter=Q(is_live=True)),
     )
     median_time_ms = annotations.pop("median_time_ms")
+    trust = label_trust(project=project)  # annotations a review rejected leave the per-annotator figures
     per_annotator = list(
         Annotation.objects.filter(project=project, is_live=True)
+        .exclude(pk__in=trust.rejected)
+        .exclude(comparison_id__in=trust.rejected_all)
         .values("annotator_id")
         .annotate(n=Count("id"), median_time_ms=Median("time_spent_ms"), last=Max("created_at"))
         .order_by("-n", "annotator_id")
@@ -215,6 +220,7 @@ def _compute_stats(project: Project, now: dt.datetime) -> dict[str, Any]:
         .objects.filter(pk__in=[row["annotator_id"] for row in per_annotator])
         .values_list("pk", "username")
     )
+    quality = annotator_quality(project=project)
     annotators = []
     for row in per_annotator:
         agree, votes = by_annotator.get(row["annotator_id"], (0, 0))
@@ -226,6 +232,7 @@ def _compute_stats(project: Project, now: dt.datetime) -> dict[str, Any]:
                 "last_annotation_at": row["last"],
                 "agreement": round(agree / votes, 4) if votes else None,
                 "agreement_votes": votes,
+                **quality.get(row["annotator_id"], NO_FIGURES),
                 "username": usernames.get(row["annotator_id"], ""),
             }
         )

@@ -9,7 +9,9 @@ no database, so each format is testable on hand-made records and shared by the A
   `hh-rlhf` chosen transcript.
 - `hh-rlhf`: {chosen, rejected} as full transcripts sharing the conversation as their prefix.
 - `raw`: one row per live annotation, with the comparison, prompt, responses and their sources, and the
-  annotator's pseudonym (never a user id or name).
+  annotator's pseudonym (never a user id or name); `excluded` says why an annotation is out of the
+  consensus ("rejected" by review, "flagged" annotator), null when it counts.
+- pair rows carry `adjudicated`: true where a reviewer's override is the consensus.
 """
 
 from collections.abc import Callable, Iterator
@@ -45,6 +47,7 @@ def trl_rows(
             "comparison_id": record.id,
             "n_annotations": consensus.n_annotations,
             "agreement": pair.agreement,
+            "adjudicated": consensus.adjudicated,
         }
 
 
@@ -64,6 +67,7 @@ def trl_standard_rows(
             "comparison_id": record.id,
             "n_annotations": consensus.n_annotations,
             "agreement": pair.agreement,
+            "adjudicated": consensus.adjudicated,
         }
 
 
@@ -93,6 +97,7 @@ def raw_rows(record: ComparisonRecord, pseudonym: Callable[[int], str]) -> Itera
             "annotator": pseudonym(annotation.annotator_id),
             "created_at": annotation.created_at,
             "comparison_created_at": record.created_at,
+            "excluded": annotation.excluded or None,
         }
 
 
@@ -150,6 +155,7 @@ def raw_lines(record: ComparisonRecord, pseudonym: Callable[[int], str]) -> Iter
                 "annotator": pseudonym(annotation.annotator_id),
                 "created_at": annotation.created_at,
                 "comparison_created_at": record.created_at,
+                "excluded": annotation.excluded or None,
             }
         )
         yield f'{{"annotation_id":{int(annotation.id)},{shared},{own[1:]}\n'.encode()
@@ -169,6 +175,7 @@ def parquet_schema(fmt: str) -> Any:
         ("comparison_id", pa.int64()),
         ("n_annotations", pa.int64()),
         ("agreement", pa.float64()),
+        ("adjudicated", pa.bool_()),
     ]
     if fmt == "trl":
         return pa.schema([("prompt", message), ("chosen", message), ("rejected", message), *pair])
@@ -194,6 +201,7 @@ def parquet_schema(fmt: str) -> Any:
             ("annotator", pa.string()),
             ("created_at", pa.string()),
             ("comparison_created_at", pa.string()),
+            ("excluded", pa.string()),
         ]
     )
 

@@ -14,6 +14,7 @@ from annotation.models.queue import (
     ComparisonStatus,
     Strength,
 )
+from annotation.models.review import GoldFlagClearance, Review, ReviewFlag, ReviewLease, ReviewReason, Verdict
 from annotation.models.rounds import (
     ACTIVE_ROUND_STATUSES,
     DatasetSnapshot,
@@ -37,11 +38,16 @@ __all__ = [
     "ComparisonStatus",
     "DatasetSnapshot",
     "GenerationJob",
+    "GoldFlagClearance",
     "Membership",
     "PolicyVersion",
     "Project",
     "Prompt",
     "Response",
+    "Review",
+    "ReviewFlag",
+    "ReviewLease",
+    "ReviewReason",
     "RewardModelVersion",
     "Role",
     "RoundKind",
@@ -50,5 +56,6 @@ __all__ = [
     "Split",
     "Strength",
     "TrainingRound",
+    "Verdict",
     "default_rating_axes",
 ]

@@ -25,6 +25,17 @@ class Project(models.Model):
     rating_scale_max = models.PositiveSmallIntegerField(default=7)
     lease_seconds = models.PositiveIntegerField(default=600)
     gold_rate = models.FloatField(default=0.0, help_text="Share of tasks drawn from gold items (0..1)")
+    # Gold and review settings (issue 12): the bar an annotator's gold answers must clear, and which
+    # comparisons a reviewer sees.
+    gold_feedback = models.BooleanField(default=False, help_text="Show the expected answer after a gold item")
+    gold_min_accuracy = models.FloatField(default=0.7, help_text="Gold accuracy below this flags (0..1)")
+    gold_min_seen = models.PositiveIntegerField(default=5, help_text="Gold items seen before the bar applies")
+    gold_exclude_below = models.BooleanField(
+        default=False, help_text="Leave a flagged annotator's annotations out of consensus"
+    )
+    review_agreement_below = models.FloatField(
+        default=0.6, help_text="Comparisons with 2+ annotations and agreement under this go to review"
+    )
     generation_defaults = models.JSONField(default=dict, blank=True)
     current_policy = models.ForeignKey(
         "PolicyVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -49,6 +60,14 @@ class Project(models.Model):
             models.CheckConstraint(condition=Q(lease_seconds__gte=30), name="project_lease_min_30s"),
             models.CheckConstraint(
                 condition=Q(gold_rate__gte=0) & Q(gold_rate__lte=1), name="project_gold_rate_0_1"
+            ),
+            models.CheckConstraint(
+                condition=Q(gold_min_accuracy__gte=0) & Q(gold_min_accuracy__lte=1),
+                name="project_gold_min_accuracy_0_1",
+            ),
+            models.CheckConstraint(
+                condition=Q(review_agreement_below__gte=0) & Q(review_agreement_below__lte=1),
+                name="project_review_agreement_0_1",
             ),
             models.CheckConstraint(
                 condition=Q(rating_scale_max__gte=2) & Q(rating_scale_max__lte=10), name="project_scale_2_10"

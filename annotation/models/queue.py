@@ -19,6 +19,7 @@ class Comparison(models.Model):
     responses = models.ManyToManyField(Response, through="ComparisonItem", related_name="comparisons")
     is_gold = models.BooleanField(default=False)
     gold_ranking = models.JSONField(null=True, blank=True, help_text="Expected ranking (response ids)")
+    gold_explanation = models.TextField(blank=True, default="", help_text="Why the gold ranking is right")
     status = models.CharField(max_length=10, choices=ComparisonStatus.choices, default=ComparisonStatus.OPEN)
     annotations_wanted = models.PositiveSmallIntegerField(default=1)
     annotations_received = models.PositiveIntegerField(default=0)
@@ -166,6 +167,8 @@ class Annotation(models.Model):
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="superseded_by"
     )
     is_live = models.BooleanField(default=True)
+    # Gold items only: whether the ranking matched the gold ranking (None for ordinary items).
+    gold_correct = models.BooleanField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -5,6 +5,14 @@ from rest_framework import serializers
 
 from annotation.models import Membership, Project, Role
 
+GOLD_REVIEW_FIELDS = (
+    "gold_feedback",
+    "gold_min_accuracy",
+    "gold_min_seen",
+    "gold_exclude_below",
+    "review_agreement_below",
+)
+
 
 class ProjectSerializer(serializers.ModelSerializer):
     current_policy = serializers.SerializerMethodField()
@@ -22,6 +30,7 @@ class ProjectSerializer(serializers.ModelSerializer):
             "rating_scale_max",
             "lease_seconds",
             "gold_rate",
+            *GOLD_REVIEW_FIELDS,
             "generation_defaults",
             "auto_round_enabled",
             "auto_round_min_new_preferences",
@@ -59,6 +68,12 @@ class ProjectCreateSerializer(serializers.Serializer):
     rating_axes = serializers.ListField(child=serializers.CharField(), required=False)
     lease_seconds = serializers.IntegerField(required=False, default=600)
     policy = serializers.CharField(required=False, default="smollm2-135m-instruct")
+    gold_rate = serializers.FloatField(required=False)
+    gold_feedback = serializers.BooleanField(required=False)
+    gold_min_accuracy = serializers.FloatField(required=False)
+    gold_min_seen = serializers.IntegerField(required=False)
+    gold_exclude_below = serializers.BooleanField(required=False)
+    review_agreement_below = serializers.FloatField(required=False)
 
 
 class ProjectUpdateSerializer(serializers.Serializer):
@@ -68,6 +83,11 @@ class ProjectUpdateSerializer(serializers.Serializer):
     rating_axes = serializers.ListField(child=serializers.CharField(), required=False)
     lease_seconds = serializers.IntegerField(required=False)
     gold_rate = serializers.FloatField(required=False)
+    gold_feedback = serializers.BooleanField(required=False)
+    gold_min_accuracy = serializers.FloatField(required=False)
+    gold_min_seen = serializers.IntegerField(required=False)
+    gold_exclude_below = serializers.BooleanField(required=False)
+    review_agreement_below = serializers.FloatField(required=False)
     generation_defaults = serializers.DictField(required=False)
     auto_round_enabled = serializers.BooleanField(required=False)
     auto_round_min_new_preferences = serializers.IntegerField(required=False, min_value=1)

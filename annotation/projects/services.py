@@ -37,6 +37,11 @@ EDITABLE_FIELDS = {
     "rating_axes",
     "lease_seconds",
     "gold_rate",
+    "gold_feedback",
+    "gold_min_accuracy",
+    "gold_min_seen",
+    "gold_exclude_below",
+    "review_agreement_below",
     "generation_defaults",
     "auto_round_enabled",
     "auto_round_min_new_preferences",
@@ -87,8 +92,10 @@ def project_create(
     guidelines: str = "",
     policy: str = DEFAULT_POLICY,
     lease_seconds: int = 600,
+    settings: dict[str, object] | None = None,
 ) -> Project:
-    """Create a project, its first PolicyVersion, and make its creator an admin member."""
+    """Create a project, its first PolicyVersion, and make its creator an admin member. `settings`: more of
+    the editable settings (the gold and review bars, ...), checked as project_update checks them."""
     if not SLUG_RE.fullmatch(slug):
         raise ApplicationError(
             "must be 1-64 lowercase letters, digits, '-' or '_', starting with a letter or digit",
@@ -121,6 +128,8 @@ def project_create(
     policy_version = PolicyVersion.objects.create(project=project, version=1, model_ref=policy.strip())
     project.current_policy = policy_version
     project.save(update_fields=["current_policy"])
+    if settings:
+        project_update(project=project, **settings)
     if created_by is not None:
         Membership.objects.create(project=project, user=created_by, role=Role.ADMIN)
     return project
@@ -151,6 +160,11 @@ def project_update(*, project: Project, **changes: object) -> Project:
             )
     if "gold_rate" in changes and not 0 <= float(changes["gold_rate"]) <= 1:  # type: ignore[arg-type]
         raise ApplicationError("must be between 0 and 1", field="gold_rate")
+    for name in ("gold_min_accuracy", "review_agreement_below"):  # issue 12's bars
+        if name in changes and not 0 <= float(changes[name]) <= 1:  # type: ignore[arg-type]
+            raise ApplicationError("must be between 0 and 1", field=name)
+    if "gold_min_seen" in changes and not 1 <= int(changes["gold_min_seen"]) <= 10_000:  # type: ignore[call-overload]
+        raise ApplicationError("must be between 1 and 10000", field="gold_min_seen")
     for key, value in changes.items():
         setattr(project, key, value)
     project.save(update_fields=[*changes.keys(), "updated_at"])

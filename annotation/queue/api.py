@@ -64,6 +64,8 @@ class AnnotationCreateView(APIView):
             **data,
         )
         body: dict[str, Any] = {"id": outcome.result.annotation_id}
+        if outcome.result.gold is not None:
+            body["gold"] = outcome.result.gold
         if want_next:
             body["next"] = outcome.next_task
         return Response(

@@ -44,8 +44,15 @@ class AnnotationRequestSerializer(serializers.Serializer):
     client_token = serializers.CharField(max_length=64)
 
 
+class GoldFeedbackSerializer(serializers.Serializer):
+    correct = serializers.BooleanField()
+    expected = serializers.ListField(child=serializers.ListField(child=serializers.CharField()))
+    explanation = serializers.CharField(allow_blank=True)
+
+
 class AnnotationResultSerializer(serializers.Serializer):
     id = serializers.IntegerField()
+    gold = GoldFeedbackSerializer(required=False, help_text="Gold items with the project's gold_feedback on")
     next = TaskSerializer(required=False, allow_null=True)
 
 

@@ -1,7 +1,7 @@
 """Submitting annotations: validated against the comparison, idempotent by client token, counted once."""
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -10,6 +10,7 @@ from django.utils import timezone
 from psycopg.errors import UniqueViolation
 from psycopg.types.json import Jsonb
 
+from annotation.data.gold import gold_feedback_of, gold_score
 from annotation.errors import ApplicationError, Conflict, NotFound
 from annotation.models import Project, Strength
 from annotation.prepared import fetchone, json_value
@@ -23,6 +24,7 @@ MAX_TIME_SPENT_MS = 24 * 3600 * 1000
 class SubmitResult:
     annotation_id: int
     created: bool
+    gold: dict[str, Any] | None = None  # gold items with gold_feedback on: {correct, expected, explanation}
 
 
 def _parse_ranking(ranking: Any, public_to_id: dict[str, int], all_bad: bool) -> list[list[int]]:
@@ -204,12 +206,14 @@ def annotation_submit(
         locked = fetchone(_LOCK_SQL, {"comparison": comparison_id})
         if locked is None:
             raise NotFound("No such task.")
-        project_id, _is_gold, _wanted, axes, scale_max, items = locked
+        project_id, is_gold, _wanted, axes, scale_max, items = locked
         now = timezone.now()
         keys = {"comparison": comparison_id, "user": user.pk, "token": client_token, "now": now}
         found, live_id, lease = fetchone(_STATE_SQL, keys) or (None, None, None)
         previous = _previous(found, comparison_id)
         if previous is not None:
+            if is_gold:
+                return replace(previous, gold=gold_feedback_of(annotation_id=previous.annotation_id))
             return previous
         if live_id is None:  # a first judgement (a correction replaces the user's own live one)
             _check_lease(lease, comparison_id=comparison_id, user_id=user.pk, now=now)
@@ -243,8 +247,9 @@ def annotation_submit(
         if live_id is None:  # a correction is not a second vote
             fetchone(_SUBMITTED_SQL, {**keys, "project": project_id})
             fetchone(_COUNT_SQL, keys)
-    assert row is not None
-    return SubmitResult(annotation_id=row[0], created=True)
+        assert row is not None
+        gold = gold_score(annotation_id=row[0], ranking=fields["ranking"]) if is_gold else None
+    return SubmitResult(annotation_id=row[0], created=True, gold=gold)
 
 
 @dataclass(frozen=True)

@@ -76,6 +76,7 @@ class RoundConfig:
         (for pipeline checks with untrained models; the win rate is still measured and recorded).
     min_pairs: fewer preference pairs than this and the round fails at the snapshot stage.
     eval_fraction: share of prompts held out (prompt-disjoint) when the eval split has no pairs.
+    aggregation: how the snapshot turns several annotators into one label: majority or dawid-skene.
     """
 
     reward: dict[str, Any] = field(default_factory=dict)
@@ -91,6 +92,7 @@ class RoundConfig:
     require_improvement: bool = True
     min_pairs: int = 8
     eval_fraction: float = 0.2
+    aggregation: str = "majority"
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> "RoundConfig":
@@ -120,6 +122,8 @@ class RoundConfig:
             raise ConfigError(f"min_win_rate: must be in [0, 1), got {self.min_win_rate!r}")
         if not isinstance(self.require_improvement, bool):
             raise ConfigError(f"require_improvement: must be true or false, got {self.require_improvement!r}")
+        if self.aggregation not in ("majority", "dawid-skene"):
+            raise ConfigError(f"aggregation: must be majority or dawid-skene, got {self.aggregation!r}")
         if _number("kl_budget", self.kl_budget) <= 0:
             raise ConfigError(f"kl_budget: must be > 0, got {self.kl_budget!r}")
         for name in ("reward", "ppo", "dpo", "generation"):

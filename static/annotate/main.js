@@ -15,6 +15,7 @@ import { createDrafts, createSessionCount } from "./drafts.js";
 import {
   focusRatingRow, leaveField, ratingRowOf, ratingRows, scrollToCard, startRating, targetKind,
 } from "./focus.js";
+import { renderGoldFeedback } from "./gold.js";
 import { readStrings, translator } from "./i18n.js";
 import { keyAction } from "./keyboard.js";
 import {
@@ -197,6 +198,7 @@ function start(doc) {
       const { status, error } = reply;
       if (status === 200 || status === 201) {
         drafts.clear(current.id);
+        renderGoldFeedback(doc, current, reply.body?.gold, t); // gold items with the project's feedback on
         const next = reply.body?.next ?? null;
         state = countSubmission(state, { created: status === 201, next: Boolean(next) });
         sessionCount.save(state.session);

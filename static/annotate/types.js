@@ -64,6 +64,7 @@
  * @typedef {object} AnnotationResult
  * @property {number} id
  * @property {Task | null} [next]
+ * @property {import("./gold.js").GoldFeedback} [gold] after a gold item, with the project's gold_feedback
  */
 
 /**

@@ -38,6 +38,7 @@ class Command(BaseCommand):
         )
         parser.add_argument("--until", help="ISO 8601 date-time with a UTC offset: annotations before")
         parser.add_argument("--policy-version", type=int, help="comparisons with a response of this version")
+        parser.add_argument("--aggregation", choices=["majority", "dawid-skene"], default="majority")
 
     def handle(self, *args: Any, **options: Any) -> None:
         project = Project.objects.filter(slug=options["slug"]).first()
@@ -48,7 +49,9 @@ class Command(BaseCommand):
             for name in ("split", "min_agreement", "min_annotations", "since", "until", "policy_version")
         }
         try:
-            stream = preference_export(project=project, fmt=options["fmt"], filters=filters)
+            stream = preference_export(
+                project=project, fmt=options["fmt"], filters=filters, aggregation=options["aggregation"]
+            )
         except ApplicationError as exc:
             raise CommandError(f"--{(exc.field or 'format').replace('_', '-')}: {exc.message}") from exc
         output: str = options["output"]

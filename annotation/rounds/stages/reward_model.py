@@ -7,10 +7,13 @@ after this stage, a PPO round stops here and says so in plain words, before spen
 no signal; a DPO round goes on (DPO learns from the pairs themselves) and is judged by its own held-out
 preference accuracy."""
 
+from typing import Any
+
 from django.db import transaction
 from django.db.models import Max
 
 from annotation.models import RewardModelVersion, RoundKind
+from annotation.review.flags import rm_disagreements_record, unanimous_rows
 from annotation.rounds.protocol import round_record
 from annotation.rounds.selectors import accepted_reward_model
 from annotation.rounds.stages.context import RoundRows, StageContext, StageError, numbers, round_rows
@@ -36,6 +39,20 @@ def _verdict(
     if worse and previous is not None:
         return f"worse than RM v{previous.version} on the same held-out pairs (accuracy {interval})"
     return ""
+
+
+def _flag_rm_disagreements(ctx: StageContext, training_round: Any, output: Any, rows: RoundRows) -> None:
+    import math
+
+    from training.reward import score
+
+    unanimous = unanimous_rows([*rows.train, *([] if rows.eval_is_train else rows.eval)])
+    if not unanimous:
+        return
+    chosen = score(output, [r["prompt"] + r["chosen"] for r in unanimous], models_dir=ctx.models_dir)
+    rejected = score(output, [r["prompt"] + r["rejected"] for r in unanimous], models_dir=ctx.models_dir)
+    p = [1 / (1 + math.exp(c - r)) for c, r in zip(chosen, rejected, strict=True)]
+    rm_disagreements_record(training_round=training_round, rows=unanimous, p_rejected_better=p)
 
 
 def stage_reward_model(ctx: StageContext) -> None:
@@ -110,6 +127,8 @@ def stage_reward_model(ctx: StageContext) -> None:
                 rm_judge_version=judge.version if judge else None,
             ),
         )
+    if accepted:  # issue 12: unanimous verdicts the accepted model contradicts go to the review queue
+        _flag_rm_disagreements(ctx, training_round, output, rows)
     ctx.progress(1.0, {"eval_accuracy": test.accuracy})
     if judge is None and training_round.kind == RoundKind.PPO and ctx.config.require_improvement:
         raise StageError(

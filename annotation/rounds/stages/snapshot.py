@@ -13,9 +13,12 @@ def stage_snapshot(ctx: StageContext) -> None:
         return
     project = training_round.project
     ctx.progress(0.1, {})
-    train = dataset_snapshot_create(project=project, split=Split.TRAIN, format="trl")
+    aggregation = ctx.config.aggregation
+    train = dataset_snapshot_create(project=project, split=Split.TRAIN, format="trl", aggregation=aggregation)
     ctx.progress(0.6, {})
-    evaluation = dataset_snapshot_create(project=project, split=Split.EVAL, format="trl")
+    evaluation = dataset_snapshot_create(
+        project=project, split=Split.EVAL, format="trl", aggregation=aggregation
+    )
     if train.row_count < ctx.config.min_pairs:
         raise StageError(
             f"Only {train.row_count} preference pair(s) in the train split; this round needs at least "

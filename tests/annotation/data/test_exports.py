@@ -80,6 +80,7 @@ def test_trl_export_rows(labelled):
         "comparison_id",
         "n_annotations",
         "agreement",
+        "adjudicated",
     }
 
 
