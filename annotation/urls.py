@@ -11,6 +11,7 @@ from annotation.projects import api as projects_api
 from annotation.queue import api as queue_api
 from annotation.rounds import api as rounds_api
 from annotation.rounds import views as rounds_views
+from annotation.workspace import urls as workspace_urls
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -34,6 +35,7 @@ urlpatterns = [
     path("p/<slug:slug>/rounds/panel/", rounds_views.rounds_panel, name="rounds-panel"),
     path("p/<slug:slug>/rounds/launch/", rounds_views.round_launch_form, name="round-launch"),
     path("p/<slug:slug>/rounds/<int:round_id>/cancel/", rounds_views.round_cancel_form, name="round-cancel"),
+    *workspace_urls.urlpatterns,  # the admin's workspace: /projects/new/, settings, members, data, ...
 ]
 
 api_urlpatterns = [

@@ -55,6 +55,7 @@ def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
         "dashboard.html",
         {
             "project": project,
+            "role": role,
             "overview": project_overview(project=project),
             "panel": rounds_panel(project=project),
             "stats": project_stats(project=project, include_usernames=True),
