@@ -53,7 +53,9 @@ class ExportStream:
         for rows in self._per_comparison(encode=False):
             yield from rows
 
-    def ndjson(self, chunk_bytes: int = NDJSON_CHUNK_BYTES, first_chunk_bytes: int | None = None) -> Iterator[bytes]:
+    def ndjson(
+        self, chunk_bytes: int = NDJSON_CHUNK_BYTES, first_chunk_bytes: int | None = None
+    ) -> Iterator[bytes]:
         """The rows as NDJSON, in chunks of about chunk_bytes (few, large writes stream fastest); the first
         chunk goes out at first_chunk_bytes (a browser's download starts at once)."""
         buffer: list[bytes] = []

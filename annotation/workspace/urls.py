@@ -14,10 +14,16 @@ urlpatterns = [
     path("p/<slug:slug>/settings/", projects_views.project_settings, name="project-settings"),
     path("p/<slug:slug>/members/", members_views.members, name="project-members"),
     path(
-        "p/<slug:slug>/members/<str:username>/remove/", members_views.member_remove, name="project-member-remove"
+        "p/<slug:slug>/members/<str:username>/remove/",
+        members_views.member_remove,
+        name="project-member-remove",
     ),
     path("p/<slug:slug>/data/", data_views.data, name="project-data"),
-    path("p/<slug:slug>/data/comparisons/<int:comparison_id>/", data_views.comparison, name="project-comparison"),
+    path(
+        "p/<slug:slug>/data/comparisons/<int:comparison_id>/",
+        data_views.comparison,
+        name="project-comparison",
+    ),
     path("p/<slug:slug>/export/", export_views.export, name="project-export"),
     path("p/<slug:slug>/export/download/", export_views.export_download, name="project-export-download"),
     path("p/<slug:slug>/models/", policies_views.models_page, name="project-models"),

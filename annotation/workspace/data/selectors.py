@@ -36,7 +36,9 @@ def _page(queryset: QuerySet, after: int | None, size: int) -> Page:
     return Page(rows=rows, next_after=rows[-1].id if more and rows else None)
 
 
-def prompt_page(*, project: Project, split: str = "", after: int | None = None, size: int = PAGE_SIZE) -> Page:
+def prompt_page(
+    *, project: Project, split: str = "", after: int | None = None, size: int = PAGE_SIZE
+) -> Page:
     """The project's prompts, newest first, with how many comparisons each has."""
     queryset = Prompt.objects.filter(project=project)
     if split:

@@ -17,7 +17,9 @@ class DataQuerySerializer(serializers.Serializer):
     )
     after = serializers.IntegerField(required=False, min_value=1)
     prompts_after = serializers.IntegerField(required=False, min_value=1)
-    show = serializers.ChoiceField(choices=[("comparisons", "comparisons"), ("prompts", "prompts")], required=False)
+    show = serializers.ChoiceField(
+        choices=[("comparisons", "comparisons"), ("prompts", "prompts")], required=False
+    )
 
     def validate_round(self, value: str) -> str:
         if value != "imported" and not value.isdigit():

@@ -15,7 +15,9 @@ def snapshots_with_use(*, project: Project) -> list[dict[str, Any]]:
     ids = [s.pk for s in snapshots]
     rounds: dict[int, list[TrainingRound]] = {}
     for training_round in (
-        TrainingRound.objects.filter(snapshot_id__in=ids).select_related("policy", "reward_model").order_by("id")
+        TrainingRound.objects.filter(snapshot_id__in=ids)
+        .select_related("policy", "reward_model")
+        .order_by("id")
     ):
         rounds.setdefault(training_round.snapshot_id, []).append(training_round)  # type: ignore[arg-type]
     reward_models: dict[int, list[RewardModelVersion]] = {}

@@ -21,7 +21,9 @@ def _page(request: HttpRequest, project, role: str, errors: dict[str, str]) -> H
     context = {
         "project": project,
         "role": role,
-        "fields": form_fields(ExportQuerySerializer, errors=errors, submitted=submitted, values={"format": "trl"}),
+        "fields": form_fields(
+            ExportQuerySerializer, errors=errors, submitted=submitted, values={"format": "trl"}
+        ),
         "errors": errors,
         "snapshots": snapshots_with_use(project=project),
     }

@@ -18,7 +18,9 @@ from annotation.views import project_or_404
 from annotation.workspace.forms import field_errors, form_data, form_fields
 
 
-def _page(request: HttpRequest, project, role: str, errors: dict[str, str], status: int = 200) -> HttpResponse:  # type: ignore[no-untyped-def]
+def _page(
+    request: HttpRequest, project, role: str, errors: dict[str, str], status: int = 200
+) -> HttpResponse:  # type: ignore[no-untyped-def]
     members = list(project.memberships.select_related("user").order_by("user__username"))
     admins = sum(1 for m in members if m.role == Role.ADMIN)
     submitted = request.POST if errors else None
@@ -48,7 +50,8 @@ def members(request: HttpRequest, slug: str) -> HttpResponse:
         return _page(request, project, role, field_errors(exc), status=400)
     messages.success(
         request,
-        _("%(username)s is now %(role)s.") % {"username": membership.user.get_username(), "role": membership.role},
+        _("%(username)s is now %(role)s.")
+        % {"username": membership.user.get_username(), "role": membership.role},
     )
     return redirect("project-members", slug=project.slug)
 
@@ -61,8 +64,8 @@ def member_remove(request: HttpRequest, slug: str, username: str) -> HttpRespons
         membership_remove(project=project, username=username, by=request.user)
     except ApplicationError as exc:
         messages.error(request, exc.message)
-    else:
-        messages.success(request, _("%(username)s was removed from the project.") % {"username": username})
+        return redirect("project-members", slug=project.slug)
+    messages.success(request, _("%(username)s was removed from the project.") % {"username": username})
     if username == request.user.get_username() and not request.user.is_superuser:
-        return redirect("home")
+        return redirect("home")  # no longer a member: the project's pages are closed to them now
     return redirect("project-members", slug=project.slug)

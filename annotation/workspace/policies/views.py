@@ -39,7 +39,9 @@ def models_page(request: HttpRequest, slug: str) -> HttpResponse:
 def jobs_panel(request: HttpRequest, slug: str) -> HttpResponse:
     """The fill-the-queue jobs alone: the page polls it while one is queued or running."""
     project, _role = project_or_404(request, slug, min_role=Role.ADMIN)
-    return render(request, "workspace/jobs_panel.html", {"project": project, "jobs": fill_jobs(project=project)})
+    return render(
+        request, "workspace/jobs_panel.html", {"project": project, "jobs": fill_jobs(project=project)}
+    )
 
 
 @login_required

@@ -14,7 +14,11 @@ from rest_framework.exceptions import ValidationError
 from annotation.access import is_site_admin
 from annotation.errors import ApplicationError
 from annotation.models import Role
-from annotation.projects.serializers import ProjectCreateSerializer, ProjectSerializer, ProjectUpdateSerializer
+from annotation.projects.serializers import (
+    ProjectCreateSerializer,
+    ProjectSerializer,
+    ProjectUpdateSerializer,
+)
 from annotation.projects.services import project_create, project_update
 from annotation.rendering import render_markdown
 from annotation.rest import parse
