@@ -91,12 +91,12 @@ def test_an_unknown_field_is_an_error_naming_it(project, project_admin):
 def test_new_project_by_a_site_admin(site_admin):
     response = _client(site_admin).post(
         "/projects/new/",
-        {"slug": "fresh", "name": "Fresh", "responses_per_task": "3", "overlap": "2", "rating_axes": "clarity",
+        {"slug": "fresh", "name": "Fresh", "responses_per_task": "3", "overlap": "2", "rating_axes": "clear",
          "lease_seconds": "600", "policy": "tiny-causal-lm", "guidelines": "Hello"},
     )  # fmt: skip
     assert response.status_code == 302 and response["Location"] == "/p/fresh/data/"
     project = Project.objects.get(slug="fresh")
-    assert (project.responses_per_task, project.overlap, project.rating_axes) == (3, 2, ["clarity"])
+    assert (project.responses_per_task, project.overlap, project.rating_axes) == (3, 2, ["clear"])
     assert project.current_policy.model_ref == "tiny-causal-lm"
     assert Membership.objects.get(project=project).user == site_admin
 
