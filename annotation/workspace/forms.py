@@ -44,6 +44,15 @@ HELP = {
     "rating_axes": _("Comma-separated, lowercase: helpfulness, harmlessness, honesty"),
     "responses_per_task": _("2 = pairwise, 3..6 = ranking; fixed once comparisons exist"),
     "since": _("For example 2025-01-31T00:00:00Z"),
+    "until": _("For example 2025-02-01T00:00:00Z; a time without an offset is rejected"),
+    "format": _("trl and trl-standard: preference pairs; hh-rlhf: transcripts; raw: one row per annotation"),
+    "split": _("Prompt split; all if unset"),
+    "min_agreement": _("Keep pairs whose share of agreeing annotators is at least this"),
+    "min_annotations": _("Keep comparisons with at least this many live annotations (default 1)"),
+    "policy_version": _("Only comparisons with a response from this policy version number"),
+    "gold_rate": _("Share of tasks drawn from gold items"),
+    "lease_seconds": _("How long an annotator holds a task before it goes back to the queue (30 to 86400)"),
+    "policy": _("A built-in name (smollm2-135m-instruct), a local directory or a Hub id"),
 }
 
 

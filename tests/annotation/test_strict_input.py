@@ -49,7 +49,9 @@ def test_an_api_path_that_matches_nothing_answers_json(annotator):
 
 
 def test_an_import_without_a_file_is_a_line_error_list(project, project_admin):
-    response = api_client(project_admin).post(f"/api/v1/projects/{project.slug}/prompts/import/", {}, format="multipart")
+    response = api_client(project_admin).post(
+        f"/api/v1/projects/{project.slug}/prompts/import/", {}, format="multipart"
+    )
     assert response.status_code == 400
     body = response.json()
     assert body["field"] == "file" and "file" in body["detail"]

@@ -30,7 +30,9 @@ def _page(
         "members": members,
         "admins": admins,
         "roles": Role.choices,
-        "fields": form_fields(MemberCreateSerializer, errors=errors, submitted=submitted),
+        "fields": form_fields(
+            MemberCreateSerializer, values={"role": Role.ANNOTATOR}, errors=errors, submitted=submitted
+        ),
         "errors": errors,
     }
     return render(request, "workspace/members.html", context, status=status)
