@@ -12,10 +12,11 @@ export const DEBOUNCE_MS = 300;
  * @returns {() => void}
  */
 export function debounce(run, ms) {
-  let timer = 0;
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  let timer;
   return () => {
     clearTimeout(timer);
-    timer = window.setTimeout(run, ms);
+    timer = setTimeout(run, ms);
   };
 }
 
