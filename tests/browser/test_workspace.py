@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from annotation.models import Comparison, Membership, Project, Prompt
+from annotation.models import Comparison, GenerationJob, Membership, Project, Prompt
 from tests.browser.conftest import PHONE, login, shot
 from tests.factories import UserFactory
 from tests.helpers import api_client
@@ -144,3 +144,38 @@ def test_every_page_in_chinese_at_phone_width(new_page, live_server, path):
     overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
     assert overflow <= 1, f"{path}: the page scrolls sideways by {overflow}px at phone width"
     shot(page, f"workspace-zh-phone-{path.strip('/') or 'dashboard'}")
+
+
+@pytest.mark.slow
+def test_fill_the_queue_shows_its_progress_live(page, live_server, tmp_path):
+    """A real Celery worker samples from the tiny policy; the models page follows the job without a
+    reload, and the new comparisons are in the data page's list."""
+    from annotation.projects.services import project_create
+    from tests.celery_worker import celery_worker
+    from tests.factories import PromptFactory
+
+    admin = _site_admin()
+    project = project_create(slug="fill", name="Fill", created_by=admin, policy="tiny-causal-lm")
+    for index in range(4):
+        PromptFactory(project=project, external_id=f"fresh-{index}")
+    with celery_worker(tmp_path) as worker:
+        login(page, live_server.url, "site-admin")
+        page.goto(f"{live_server.url}/p/fill/models/")
+        page.evaluate("window.sameDocument = true")
+        page.get_by_label("Prompts").fill("4")
+        page.get_by_role("button", name="Fill the queue").click()
+        page.wait_for_selector("#jobs-panel[data-active='1']")
+        page.evaluate("window.sameDocument = true")  # the post redirected here: a new document
+        job = GenerationJob.objects.get(project=project)
+        done = f"#jobs-panel[data-active='0'] tr[data-job='{job.pk}'][data-status='succeeded']"
+        try:
+            page.wait_for_selector(done, timeout=180_000)
+        except Exception:
+            raise AssertionError(worker.output()) from None
+    assert page.evaluate("window.sameDocument") is True  # followed by polling, not by reloading
+    job.refresh_from_db()
+    assert job.comparisons == 4 and job.progress == 1.0
+    row = page.locator(f"tr[data-job='{job.pk}']")
+    assert "100%" in row.inner_text() and "4" in row.inner_text()
+    page.goto(f"{live_server.url}/p/fill/data/")
+    assert page.locator("[data-list='comparisons'] tbody tr").count() == 4
