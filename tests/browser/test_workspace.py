@@ -1,6 +1,7 @@
 """The admin's workspace in real Chromium, end to end: a site admin creates a project, uploads a bad file
 (every line error listed, nothing written) and a good one, adds an annotator, the annotator works through the
-API, and the admin downloads a trl export from the export page and finds the annotator's preferences in it.
+API, the admin downloads a trl export from the export page and finds the annotator's preferences in it, and
+launches a round from the dashboard.
 Every page is also opened in Chinese and at phone width (no script error, no CSP violation, no sideways
 scroll)."""
 
@@ -9,10 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from annotation.models import Comparison, GenerationJob, Membership, Project, Prompt
+from annotation.models import Comparison, GenerationJob, Membership, Project, Prompt, TrainingRound
+from annotation.projects.services import project_create
 from tests.browser.conftest import PHONE, login, shot
-from tests.factories import UserFactory
-from tests.helpers import api_client
+from tests.celery_worker import celery_worker, use_test_broker
+from tests.factories import PromptFactory, UserFactory
+from tests.helpers import api_client, broker_queue
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -123,7 +126,16 @@ def test_from_nothing_to_a_downloaded_dataset(page, live_server, tmp_path):
     page.get_by_role("link", name="Dashboard").click()
     assert page.locator("[data-next-step='launch']").count() == 1
     assert page.locator("svg.chart rect.chart-bar").count() == 78
+    assert page.locator("svg.chart rect.chart-bar[data-count='3']").count() == 2  # today, this hour
     shot(page, "workspace-dashboard")
+
+    use_test_broker()  # the round's message goes to this test run's own broker database
+    page.get_by_label("Smoke preset (smallest budgets, every stage)").check()
+    page.get_by_role("button", name="Launch round").click()
+    page.wait_for_selector("[data-round-progress]")
+    training_round = TrainingRound.objects.get(project=project)
+    assert training_round.status == "queued" and training_round.trigger == "manual"
+    assert [m["headers"]["task"] for m in broker_queue("gpu")] == ["annotation.tasks.training_round_run"]
 
 
 PAGES = ["", "settings/", "members/", "data/", "export/", "models/"]
@@ -132,8 +144,6 @@ PAGES = ["", "settings/", "members/", "data/", "export/", "models/"]
 @pytest.mark.parametrize("path", PAGES)
 def test_every_page_in_chinese_at_phone_width(new_page, live_server, path):
     _site_admin()
-    from annotation.projects.services import project_create
-
     project_create(slug="zh", name="中文项目", created_by=None, policy="tiny-causal-lm")
     page = new_page(viewport=PHONE)
     login(page, live_server.url, "site-admin")
@@ -150,10 +160,6 @@ def test_every_page_in_chinese_at_phone_width(new_page, live_server, path):
 def test_fill_the_queue_shows_its_progress_live(page, live_server, tmp_path):
     """A real Celery worker samples from the tiny policy; the models page follows the job without a
     reload, and the new comparisons are in the data page's list."""
-    from annotation.projects.services import project_create
-    from tests.celery_worker import celery_worker
-    from tests.factories import PromptFactory
-
     admin = _site_admin()
     project = project_create(slug="fill", name="Fill", created_by=admin, policy="tiny-causal-lm")
     for index in range(4):
