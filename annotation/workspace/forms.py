@@ -40,6 +40,8 @@ LABELS = {
     "policy_version": _("Policy version"),
     "file": _("File"),
 }
+# Choice labels the page translates (the API's choices are their stored values).
+CHOICE_LABELS = {"admin": _("Admin"), "reviewer": _("Reviewer"), "annotator": _("Annotator")}
 HELP = {
     "rating_axes": _("Comma-separated, lowercase: helpfulness, harmlessness, honesty"),
     "responses_per_task": _("2 = pairwise, 3..6 = ranking; fixed once comparisons exist"),
@@ -120,7 +122,9 @@ def form_fields(
             value = _shown(widget, values.get(name, default))
         choices = None
         if widget == "select":
-            choices = [(str(key), str(label)) for key, label in field.choices.items()]
+            choices = [
+                (str(key), str(CHOICE_LABELS.get(str(key), label))) for key, label in field.choices.items()
+            ]
         fields.append(
             FormField(
                 name=name,

@@ -15,7 +15,7 @@ from annotation.projects.serializers import MemberCreateSerializer
 from annotation.projects.services import membership_remove, membership_set
 from annotation.rest import parse
 from annotation.views import project_or_404
-from annotation.workspace.forms import field_errors, form_data, form_fields
+from annotation.workspace.forms import CHOICE_LABELS, field_errors, form_data, form_fields
 
 
 def _page(
@@ -29,7 +29,7 @@ def _page(
         "role": role,
         "members": members,
         "admins": admins,
-        "roles": Role.choices,
+        "roles": [(key, CHOICE_LABELS[key]) for key in Role.values],
         "fields": form_fields(
             MemberCreateSerializer, values={"role": Role.ANNOTATOR}, errors=errors, submitted=submitted
         ),
