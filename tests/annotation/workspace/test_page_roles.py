@@ -106,3 +106,9 @@ def test_outsider_and_anonymous_see_no_project_links(db, outsider):
     html = client.get("/").content.decode()
     nav = html[html.index('class="site-nav"') : html.index("</nav>")]
     assert ">Projects</a>" in nav and not any(f">{name}</a>" in nav for name in WORKSPACE)
+
+
+def test_a_site_admin_without_projects_is_pointed_to_new_project(site_admin):
+    client = Client()
+    client.force_login(site_admin)
+    assert 'href="/projects/new/">Create project</a>' in client.get("/").content.decode()
