@@ -12,6 +12,7 @@ from annotation.queue import api as queue_api
 from annotation.review import api as review_api
 from annotation.rounds import api as rounds_api
 from annotation.rounds import views as rounds_views
+from annotation.workspace import urls as workspace_urls
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -36,6 +37,7 @@ urlpatterns = [
     path("p/<slug:slug>/rounds/panel/", rounds_views.rounds_panel, name="rounds-panel"),
     path("p/<slug:slug>/rounds/launch/", rounds_views.round_launch_form, name="round-launch"),
     path("p/<slug:slug>/rounds/<int:round_id>/cancel/", rounds_views.round_cancel_form, name="round-cancel"),
+    *workspace_urls.urlpatterns,  # the admin's workspace: /projects/new/, settings, members, data, ...
 ]
 
 api_urlpatterns = [

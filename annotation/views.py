@@ -4,6 +4,7 @@ from the REST API (so the next comparison appears without a page load)."""
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import ensure_csrf_cookie
 
 from annotation.access import project_for_user, projects_for_user
@@ -14,6 +15,8 @@ from annotation.projects.selectors import project_overview
 from annotation.rendering import render_markdown
 from annotation.rounds.charts import rounds_panel
 from annotation.rounds.leaderboard import project_policies
+from annotation.workspace.charts import throughput_charts
+from annotation.workspace.next_step import next_step
 
 
 def project_or_404(request: HttpRequest, slug: str, min_role: str = Role.ANNOTATOR):  # type: ignore[no-untyped-def]
@@ -58,14 +61,25 @@ def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
     if role != Role.ADMIN:
         # Annotators and reviewers land on their work page; the dashboard is for admins.
         return annotate(request, slug)
+    overview = project_overview(project=project)
+    panel = rounds_panel(project=project)
+    stats = project_stats(project=project, include_usernames=True)
+    charts = throughput_charts(
+        stats=stats,
+        per_hour_title=_("Annotations per hour (last 48 hours, UTC)"),
+        per_day_title=_("Annotations per day (last 30 days, UTC)"),
+    )
     return render(
         request,
         "dashboard.html",
         {
             "project": project,
-            "overview": project_overview(project=project),
-            "panel": rounds_panel(project=project),
-            "stats": project_stats(project=project, include_usernames=True),
+            "role": role,
+            "overview": overview,
+            "panel": panel,
+            "stats": stats,
+            "charts": charts,
+            "next_step": next_step(overview=overview, rounds=len(panel["rounds"])),
             "policies": project_policies(project=project),
         },
     )

@@ -64,16 +64,20 @@ class ExportStream:
         for rows in self._per_comparison(encode=False):
             yield from rows
 
-    def ndjson(self, chunk_bytes: int = NDJSON_CHUNK_BYTES) -> Iterator[bytes]:
-        """The rows as NDJSON, in chunks of about chunk_bytes (few, large writes stream fastest)."""
+    def ndjson(
+        self, chunk_bytes: int = NDJSON_CHUNK_BYTES, first_chunk_bytes: int | None = None
+    ) -> Iterator[bytes]:
+        """The rows as NDJSON, in chunks of about chunk_bytes (few, large writes stream fastest); the first
+        chunk goes out at first_chunk_bytes (a browser's download starts at once)."""
         buffer: list[bytes] = []
         size = 0
+        limit = first_chunk_bytes if first_chunk_bytes is not None else chunk_bytes
         for lines in self._per_comparison(encode=True):
             buffer.extend(lines)
             size += sum(map(len, lines))
-            if size >= chunk_bytes:
+            if size >= limit:
                 yield b"".join(buffer)
-                buffer, size = [], 0
+                buffer, size, limit = [], 0, chunk_bytes
         if buffer:
             yield b"".join(buffer)
 

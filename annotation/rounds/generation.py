@@ -82,7 +82,9 @@ def responses_generate(
                     group.append(
                         Response(
                             prompt=prompt,
-                            text=generated.text,
+                            # Postgres text cannot hold NUL, and a model may sample one (the tiny
+                            # random test models do): one bad character must not fail the whole job.
+                            text=generated.text.replace("\x00", "\ufffd"),
                             policy_version=policy,
                             generation_params={**params, "finished": generated.finished},
                             n_tokens=generated.n_tokens,

@@ -83,7 +83,7 @@ def test_dashboard_in_chinese(page, live_server):
     page.get_by_role("button", name="中文").click()
     page.wait_for_function("() => document.documentElement.lang === 'zh-hans'")
     main = page.locator("main")
-    for text in ("训练轮次", "吞吐量与一致性", "启动轮次", "失败", "策略", "导出："):
+    for text in ("训练轮次", "吞吐量与一致性", "启动轮次", "失败", "策略", "导出偏好数据"):
         assert text in main.inner_text(), text
     for text in ("Training rounds", "Throughput", "Launch round", "failed", "Export:"):
         assert text not in main.inner_text(), text

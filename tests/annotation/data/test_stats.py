@@ -9,6 +9,7 @@ from django.template.loader import render_to_string
 from annotation.data.pseudonyms import annotator_pseudonym
 from annotation.data.stats import krippendorff_alpha_nominal, project_stats
 from annotation.models import Role
+from annotation.workspace.charts import throughput_charts
 from tests.factories import ProjectFactory, make_comparisons, member
 from tests.helpers import annotate, api_client
 
@@ -147,13 +148,15 @@ def test_project_stats_are_cached_until_the_next_annotation(scored):
 
 def test_dashboard_partial_renders_names_for_admins(scored):
     project, (alice, *_) = scored
+    stats = project_stats(project=project, include_usernames=True)
+    charts = throughput_charts(stats=stats, per_hour_title="per hour", per_day_title="per day")
     html = render_to_string(
-        "partials/project_stats.html",
-        {"stats": project_stats(project=project, include_usernames=True), "project": project},
+        "partials/project_stats.html", {"stats": stats, "project": project, "charts": charts}
     )
     assert 'data-stat="alpha">0.20<' in html and 'data-stat="live">8<' in html
     assert ">alice <small" in html and annotator_pseudonym(alice.pk, project_id=project.pk) in html
-    assert html.count("<meter") == 78 and f"/api/v1/projects/{project.slug}/export/?format=trl" in html
+    # Throughput: two SVG charts (30 days, 48 hours, a bar each); export links: the export page.
+    assert html.count('class="chart-bar"') == 78 and f"/p/{project.slug}/export/" in html
 
 
 def test_stats_of_an_empty_project(db):
