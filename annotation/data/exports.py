@@ -7,7 +7,8 @@ from typing import Any
 from annotation.data.consensus import PreferenceFilters, comparison_records, consensus_of
 from annotation.data.pseudonyms import annotator_pseudonymiser
 from annotation.errors import ApplicationError
-from annotation.formats.exports import FORMATS, format_rows, ndjson_line, raw_lines
+from annotation.feedback.rows import RatingPairs
+from annotation.formats.exports import FORMATS, PAIR_FORMATS, format_rows, ndjson_line, pair_row, raw_lines
 from annotation.models import Project
 
 NDJSON_CHUNK_BYTES = 256 * 1024
@@ -27,7 +28,13 @@ class ExportStream:
     def _per_comparison(self, encode: bool) -> Iterator[list[Any]]:
         raw = self.fmt == "raw"
         pseudonym = annotator_pseudonymiser(project_id=self.project.pk)
-        for record in comparison_records(project=self.project, filters=self.filters, full=raw):
+        # A scoring project's pairs come from rating differences across its tasks (annotation/feedback).
+        ratings = RatingPairs() if self.project.is_scoring and self.fmt in PAIR_FORMATS else None
+        categories = [category["slug"] for category in self.project.safety_categories]
+        records = comparison_records(project=self.project, filters=self.filters, full=raw or bool(ratings))
+        for record in records:
+            if ratings is not None:
+                ratings.add(record)
             if raw and encode:
                 rows: list[Any] = list(raw_lines(record, pseudonym))
             else:
@@ -39,6 +46,7 @@ class ExportStream:
                         consensus,
                         min_agreement=self.filters.min_agreement,
                         pseudonym=pseudonym,
+                        categories=categories,
                     )
                 )
                 if encode:
@@ -47,6 +55,16 @@ class ExportStream:
                 self.row_count += len(rows)
                 newest = max(annotation.id for annotation in record.annotations)
                 self.max_annotation_id = max(self.max_annotation_id, newest)
+                yield rows
+            elif ratings is not None and record.annotations:
+                newest = max(annotation.id for annotation in record.annotations)
+                self.max_annotation_id = max(self.max_annotation_id, newest)
+        if ratings is not None:
+            rows = [pair_row(self.fmt, messages, pair) for messages, pair in ratings.pairs()]
+            if encode:
+                rows = [ndjson_line(row) for row in rows]
+            self.row_count += len(rows)
+            if rows:
                 yield rows
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
@@ -75,8 +93,8 @@ def preference_export(
     if fmt not in FORMATS:
         raise ApplicationError(f"must be one of {', '.join(FORMATS)}", field="format")
     parsed = PreferenceFilters.from_dict(filters)
-    if fmt == "raw" and parsed.min_agreement is not None:
+    if fmt in ("raw", "sft") and parsed.min_agreement is not None:
         raise ApplicationError(
-            "applies to preference pairs; the raw format has one row per annotation", field="min_agreement"
+            f"applies to preference pairs; the {fmt} format has no agreement", field="min_agreement"
         )
     return ExportStream(project=project, fmt=fmt, filters=parsed)

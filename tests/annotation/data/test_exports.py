@@ -80,7 +80,9 @@ def test_trl_export_rows(labelled):
         "comparison_id",
         "n_annotations",
         "agreement",
+        "kind",
     }
+    assert first["kind"] == "ranking"
 
 
 CHAT_TEMPLATE = (
