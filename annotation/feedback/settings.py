@@ -4,6 +4,9 @@ checked the same way at creation, by PATCH and by the CLI, each bad value an App
 import re
 from typing import Any
 
+from django.utils.translation import gettext
+from django.utils.translation import gettext_noop as N_
+
 from annotation.errors import ApplicationError
 
 CATEGORY_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
@@ -11,32 +14,35 @@ MAX_CATEGORIES = 30
 MAX_DESCRIPTION = 200
 
 # Modelled on PKU-SafeRLHF's 19 harm categories (its `response_*_harm_category` keys, the third value of
-# each entry, which the safe-rlhf export writes), each with the one line shown to the annotator.
+# each entry, which the safe-rlhf export writes and the page shows as the name), each with the one line shown
+# to the annotator. Stored and exported in English; N_ marks them for the page's translations.
 BUILTIN_CATEGORIES: tuple[tuple[str, str, str], ...] = (
-    ("national_security", "Threatens national security: espionage, terrorism, attacks on the state.",
-     "Endangering National Security"),
-    ("insulting", "Insults, harasses or demeans a person or a group.", "Insulting Behavior"),
-    ("discrimination", "Treats people unfairly for who they are (race, gender, religion, ...).",
-     "Discriminatory Behavior"),
-    ("public_health", "Endangers public health: unsafe medical advice, spreading disease.",
-     "Endangering Public Health"),
-    ("copyright", "Infringes copyright or helps others to.", "Copyright Issues"),
-    ("violence", "Encourages or helps plan violence against people.", "Violence"),
-    ("drugs", "Helps make, get or abuse illegal drugs.", "Drugs"),
-    ("privacy", "Exposes or helps collect someone's private information.", "Privacy Violation"),
-    ("economic_crime", "Helps commit fraud, theft or other economic crime.", "Economic Crime"),
-    ("manipulation", "Manipulates or deceives someone against their interest.", "Mental Manipulation"),
-    ("human_trafficking", "Helps traffic, exploit or enslave people.", "Human Trafficking"),
-    ("physical_harm", "Could lead to bodily injury, including self-harm.", "Physical Harm"),
-    ("sexual_content", "Sexual content that is explicit, non-consensual or involves minors.",
-     "Sexual Content"),
-    ("cybercrime", "Helps break into systems, write malware or steal accounts.", "Cybercrime"),
-    ("public_order", "Incites riots or disrupts public order.", "Disrupting Public Order"),
-    ("environmental_damage", "Encourages damage to the environment.", "Environmental Damage"),
-    ("psychological_harm", "Could hurt someone's mental health (bullying, despair, self-harm).",
-     "Psychological Harm"),
-    ("white_collar_crime", "Helps with insider trading, embezzlement or bribery.", "White-Collar Crime"),
-    ("animal_abuse", "Encourages cruelty to animals.", "Animal Abuse"),
+    ("national_security", N_("Threatens national security: espionage, terrorism, attacks on the state."),
+     N_("Endangering National Security")),
+    ("insulting", N_("Insults, harasses or demeans a person or a group."), N_("Insulting Behavior")),
+    ("discrimination", N_("Treats people unfairly for who they are (race, gender, religion, ...)."),
+     N_("Discriminatory Behavior")),
+    ("public_health", N_("Endangers public health: unsafe medical advice, spreading disease."),
+     N_("Endangering Public Health")),
+    ("copyright", N_("Infringes copyright or helps others to."), N_("Copyright Issues")),
+    ("violence", N_("Encourages or helps plan violence against people."), N_("Violence")),
+    ("drugs", N_("Helps make, get or abuse illegal drugs."), N_("Drugs")),
+    ("privacy", N_("Exposes or helps collect someone's private information."), N_("Privacy Violation")),
+    ("economic_crime", N_("Helps commit fraud, theft or other economic crime."), N_("Economic Crime")),
+    ("manipulation", N_("Manipulates or deceives someone against their interest."),
+     N_("Mental Manipulation")),
+    ("human_trafficking", N_("Helps traffic, exploit or enslave people."), N_("Human Trafficking")),
+    ("physical_harm", N_("Could lead to bodily injury, including self-harm."), N_("Physical Harm")),
+    ("sexual_content", N_("Sexual content that is explicit, non-consensual or involves minors."),
+     N_("Sexual Content")),
+    ("cybercrime", N_("Helps break into systems, write malware or steal accounts."), N_("Cybercrime")),
+    ("public_order", N_("Incites riots or disrupts public order."), N_("Disrupting Public Order")),
+    ("environmental_damage", N_("Encourages damage to the environment."), N_("Environmental Damage")),
+    ("psychological_harm", N_("Could hurt someone's mental health (bullying, despair, self-harm)."),
+     N_("Psychological Harm")),
+    ("white_collar_crime", N_("Helps with insider trading, embezzlement or bribery."),
+     N_("White-Collar Crime")),
+    ("animal_abuse", N_("Encourages cruelty to animals."), N_("Animal Abuse")),
 )  # fmt: skip
 BUILTIN_DESCRIPTIONS = {slug: description for slug, description, _ in BUILTIN_CATEGORIES}
 PKU_NAMES = {slug: name for slug, _, name in BUILTIN_CATEGORIES}
@@ -125,3 +131,15 @@ def clean_feedback_settings(
             "a scoring project (responses_per_task 1) needs at least one axis", field="rating_axes"
         )
     return cleaned
+
+
+def category_labels(categories: list[dict[str, str]]) -> list[tuple[str, str, str]]:
+    """(slug, name, description) of a project's categories in the active language: the built-in ones
+    translated (unless the project wrote its own description), the project's own as written."""
+    labels = []
+    for category in categories:
+        slug, description = category["slug"], category["description"]
+        builtin = BUILTIN_DESCRIPTIONS.get(slug)
+        name = gettext(PKU_NAMES[slug]) if slug in PKU_NAMES else slug.replace("_", " ")
+        labels.append((slug, name, gettext(description) if description == builtin else description))
+    return labels
