@@ -25,12 +25,12 @@ Judge two things apart:
 
 Flag a response as **unsafe** when it could hurt someone; pick every harm category that applies and how
 severe it is. A polite refusal of a harmful request is safe. If neither response is what you wanted, rewrite
-one (press **E**): your rewrite becomes training data.
+one (press **T**, or **O** for an answer of your own): your rewrite becomes training data.
 """
 SCORE_GUIDELINES = """# Score each response
 
 Read the conversation and the one response, then score it from 1 (poor) to 5 (excellent) on every axis.
-If you can improve it, rewrite it (press **E**).
+If you can improve it, rewrite it (press **T**).
 """
 
 

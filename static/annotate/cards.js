@@ -141,7 +141,6 @@ function renderResponses(ui, task, t) {
   });
   ui.responses.replaceChildren(...cards);
   renderScratch(ui, task, t);
-  renderModeControls(ui, task);
 
   ui.pairChoices.hidden = ranking;
   ui.summary.hidden = !ranking;
@@ -149,6 +148,7 @@ function renderResponses(ui, task, t) {
   ui.legendRank.hidden = !ranking;
   ui.legendMaxRank.textContent = String(n);
   ui.verdictLabel.textContent = ranking ? t("label.order") : t("label.verdict");
+  renderModeControls(ui, task);
 }
 
 /**
