@@ -10,6 +10,7 @@ from django.views.decorators.csrf import ensure_csrf_cookie
 from annotation.access import project_for_user, projects_for_user
 from annotation.data.stats import project_stats
 from annotation.errors import NotFound, PermissionDenied
+from annotation.feedback.settings import category_labels
 from annotation.models import Role
 from annotation.projects.selectors import project_overview
 from annotation.rendering import render_markdown
@@ -43,6 +44,7 @@ def annotate(request: HttpRequest, slug: str) -> HttpResponse:
             "project": project,
             "role": role,
             "guidelines_html": render_markdown(project.guidelines) if project.guidelines else "",
+            "harm_categories": category_labels(project.safety_categories),
         },
     )
 

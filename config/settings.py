@@ -253,7 +253,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "RoundKindEnum": "annotation.models.RoundKind",
         "MemberRoleEnum": "annotation.models.Role",
-        "TaskKindEnum": ["pairwise", "ranking"],
+        "TaskKindEnum": ["scoring", "pairwise", "ranking"],
+        "PairKindEnum": ["ranking", "edit", "rating", "harmless"],
         "MessageRoleEnum": ["system", "user", "assistant"],
     },
 }

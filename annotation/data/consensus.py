@@ -56,6 +56,10 @@ class AnnotationRecord:
     time_spent_ms: int = 0
     created_at: str = ""
     excluded: str = ""  # why it is out of consensus (review/verdicts.py); only the raw export keeps these
+    # The feedback kinds of issue 11 (always read: edits make pairs and SFT rows in every format).
+    edits: list[dict[str, Any]] = field(default_factory=list)  # [{response, edit, text}]
+    safety: dict[str, dict[str, Any]] = field(default_factory=dict)  # {response id: {safe, categories, ...}}
+    harmless_ranking: list[list[int]] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,7 +299,10 @@ def _scans(filters: PreferenceFilters, full: bool) -> tuple[str, str, str]:
         annotation_where.append("a.created_at >= %(since)s")
     if filters.until:
         annotation_where.append("a.created_at < %(until)s")
-    fields = "a.comparison_id, a.id, a.annotator_id, a.ranking::text, a.strength, a.all_bad"
+    fields = (
+        "a.comparison_id, a.id, a.annotator_id, a.ranking::text, a.strength, a.all_bad,"
+        " a.edits::text, a.safety::text, a.harmless_ranking::text"
+    )
     if full:
         fields += f", a.ratings::text, a.rationale, a.time_spent_ms, {_ISO.format('a.created_at')}"
     return (
@@ -344,13 +351,19 @@ class _Rows:
 
 
 def _annotation(row: Sequence[Any], full: bool) -> AnnotationRecord:
+    _, aid, uid, ranking, strength, all_bad, edits, safety, harmless = row[:9]
+    feedback = {
+        "edits": orjson.loads(edits),
+        "safety": orjson.loads(safety),
+        "harmless_ranking": orjson.loads(harmless) if harmless is not None else None,
+    }
     if full:
-        _, aid, uid, ranking, strength, all_bad, ratings, rationale, spent, at = row
+        ratings, rationale, spent, at = row[9:]
         return AnnotationRecord(
-            aid, uid, orjson.loads(ranking), strength, all_bad, orjson.loads(ratings), rationale, spent, at
-        )
-    _, aid, uid, ranking, strength, all_bad = row
-    return AnnotationRecord(aid, uid, orjson.loads(ranking), strength, all_bad)
+            aid, uid, orjson.loads(ranking), strength, all_bad, orjson.loads(ratings), rationale, spent, at,
+            **feedback,
+        )  # fmt: skip
+    return AnnotationRecord(aid, uid, orjson.loads(ranking), strength, all_bad, **feedback)
 
 
 def comparison_records(

@@ -8,7 +8,8 @@ from annotation.data.consensus import PreferenceFilters, comparison_records, con
 from annotation.data.pseudonyms import annotator_pseudonymiser
 from annotation.data.skill import dawid_skene_fit
 from annotation.errors import ApplicationError
-from annotation.formats.exports import FORMATS, format_rows, ndjson_line, raw_lines
+from annotation.feedback.rows import RatingPairs
+from annotation.formats.exports import FORMATS, PAIR_FORMATS, format_rows, ndjson_line, pair_row, raw_lines
 from annotation.models import Project
 
 NDJSON_CHUNK_BYTES = 256 * 1024
@@ -36,8 +37,15 @@ class ExportStream:
         skill = None
         if self.aggregation == DAWID_SKENE and not raw:  # a first pass fits the annotators' skill
             skill = dawid_skene_fit(comparison_records(project=self.project, filters=self.filters))
-        records = comparison_records(project=self.project, filters=self.filters, full=raw, keep_excluded=raw)
+        # A scoring project's pairs come from rating differences across its tasks (annotation/feedback).
+        ratings = RatingPairs() if self.project.is_scoring and self.fmt in PAIR_FORMATS else None
+        categories = [category["slug"] for category in self.project.safety_categories]
+        records = comparison_records(
+            project=self.project, filters=self.filters, full=raw or bool(ratings), keep_excluded=raw
+        )
         for record in records:
+            if ratings is not None:
+                ratings.add(record)
             if raw and encode:
                 rows: list[Any] = list(raw_lines(record, pseudonym))
             else:
@@ -50,6 +58,7 @@ class ExportStream:
                         consensus,
                         min_agreement=self.filters.min_agreement,
                         pseudonym=pseudonym,
+                        categories=categories,
                     )
                 )
                 if encode:
@@ -58,6 +67,16 @@ class ExportStream:
                 self.row_count += len(rows)
                 newest = max(annotation.id for annotation in record.annotations)
                 self.max_annotation_id = max(self.max_annotation_id, newest)
+                yield rows
+            elif ratings is not None and record.annotations:
+                newest = max(annotation.id for annotation in record.annotations)
+                self.max_annotation_id = max(self.max_annotation_id, newest)
+        if ratings is not None:
+            rows = [pair_row(self.fmt, messages, pair) for messages, pair in ratings.pairs()]
+            if encode:
+                rows = [ndjson_line(row) for row in rows]
+            self.row_count += len(rows)
+            if rows:
                 yield rows
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
@@ -94,8 +113,8 @@ def preference_export(
     if aggregation not in AGGREGATIONS:
         raise ApplicationError(f"must be one of {', '.join(AGGREGATIONS)}", field="aggregation")
     parsed = PreferenceFilters.from_dict(filters)
-    if fmt == "raw" and parsed.min_agreement is not None:
+    if fmt in ("raw", "sft") and parsed.min_agreement is not None:
         raise ApplicationError(
-            "applies to preference pairs; the raw format has one row per annotation", field="min_agreement"
+            f"applies to preference pairs; the {fmt} format has no agreement", field="min_agreement"
         )
     return ExportStream(project=project, fmt=fmt, filters=parsed, aggregation=aggregation)

@@ -89,7 +89,15 @@ class _PairMetadata(serializers.Serializer):
     margin = serializers.FloatField(help_text="Mean stated strength of the agreeing annotators (0.5/1/2)")
     comparison_id = serializers.IntegerField()
     n_annotations = serializers.IntegerField()
-    agreement = serializers.FloatField(help_text="Share of annotators agreeing with the majority")
+    agreement = serializers.FloatField(
+        allow_null=True,
+        help_text="Share of annotators agreeing with the majority (null: edit or rating pair)",
+    )
+    kind = serializers.ChoiceField(
+        choices=["ranking", "edit", "rating", "harmless"],
+        help_text="A ranking's consensus, an edit over its original, a rating difference, or (trl-harmless) "
+        "the safer-response consensus",
+    )
     adjudicated = serializers.BooleanField(help_text="A reviewer's override is this pair's consensus")
 
 
@@ -138,6 +146,17 @@ class RawRowSerializer(serializers.Serializer):
         child=serializers.DictField(child=serializers.IntegerField()),
         help_text="{response id: {axis: score}}",
     )
+    edits = serializers.ListField(
+        child=serializers.DictField(), help_text="[{response: original id or null, edit: response id, text}]"
+    )
+    safety = serializers.DictField(
+        child=serializers.DictField(), help_text="{response id: {safe, categories, severity}}"
+    )
+    harmless_ranking = serializers.ListField(
+        child=serializers.ListField(child=serializers.IntegerField()),
+        allow_null=True,
+        help_text="Groups of response ids, safest first (dual preference)",
+    )
     rationale = serializers.CharField()
     time_spent_ms = serializers.IntegerField()
     annotator = serializers.CharField(help_text="Stable pseudonym (keyed HMAC); never a user id or name")
@@ -146,6 +165,30 @@ class RawRowSerializer(serializers.Serializer):
     excluded = serializers.CharField(
         allow_null=True, help_text="Why it is out of the consensus: rejected (review), flagged (annotator)"
     )
+
+
+class SftRowSerializer(serializers.Serializer):
+    messages = ChatMessageSerializer(many=True, help_text="The conversation and the edit as the last turn")
+    source = serializers.CharField(help_text='"edit"')
+    comparison_id = serializers.IntegerField()
+    response_id = serializers.IntegerField(help_text="The edit's own response id")
+
+
+class SafeRlhfRowSerializer(serializers.Serializer):
+    """PKU-SafeRLHF's columns."""
+
+    prompt = serializers.CharField(help_text="The conversation as text")
+    response_0 = serializers.CharField()
+    response_1 = serializers.CharField()
+    is_response_0_safe = serializers.BooleanField()
+    is_response_1_safe = serializers.BooleanField()
+    response_0_harm_category = serializers.DictField(child=serializers.BooleanField())
+    response_1_harm_category = serializers.DictField(child=serializers.BooleanField())
+    response_0_severity_level = serializers.IntegerField(help_text="0 safe, 1 minor, 2 moderate, 3 severe")
+    response_1_severity_level = serializers.IntegerField()
+    better_response_id = serializers.IntegerField(help_text="0 or 1")
+    safer_response_id = serializers.IntegerField(help_text="0 or 1")
+    comparison_id = serializers.IntegerField()
 
 
 class AnyOfProxySerializer(PolymorphicProxySerializer):
@@ -165,7 +208,14 @@ class AnyOfProxySerializerExtension(PolymorphicProxySerializerExtension):
 
 EXPORT_ROW = AnyOfProxySerializer(
     component_name="ExportRow",
-    serializers=[TrlRowSerializer, TrlStandardRowSerializer, HhRlhfRowSerializer, RawRowSerializer],
+    serializers=[
+        TrlRowSerializer,
+        TrlStandardRowSerializer,
+        HhRlhfRowSerializer,
+        RawRowSerializer,
+        SftRowSerializer,
+        SafeRlhfRowSerializer,
+    ],
     resource_type_field_name=None,
 )
 

@@ -19,7 +19,9 @@ class Project(models.Model):
     slug = models.SlugField(max_length=64, unique=True)
     name = models.CharField(max_length=200)
     guidelines = models.TextField(blank=True, default="", help_text="Markdown shown to annotators.")
-    responses_per_task = models.PositiveSmallIntegerField(default=2, help_text="2 = pairwise, 3..6 = ranking")
+    responses_per_task = models.PositiveSmallIntegerField(
+        default=2, help_text="1 = scoring (one response rated), 2 = pairwise, 3..6 = ranking"
+    )
     overlap = models.PositiveSmallIntegerField(default=1, help_text="Annotations wanted per comparison")
     rating_axes = models.JSONField(default=default_rating_axes, blank=True)
     rating_scale_max = models.PositiveSmallIntegerField(default=7)
@@ -37,6 +39,12 @@ class Project(models.Model):
         default=0.6, help_text="Comparisons with 2+ annotations and agreement under this go to review"
     )
     generation_defaults = models.JSONField(default=dict, blank=True)
+    # Feedback kinds besides ranking and ratings (issue 11; annotation/feedback/settings.py validates them).
+    allow_edits = models.BooleanField(default=True, help_text="Annotators may rewrite a response")
+    safety_categories = models.JSONField(
+        default=list, blank=True, help_text="[{slug, description}] harm categories; empty = no harm flags"
+    )
+    dual_preference = models.BooleanField(default=False, help_text="A 'which is safer' verdict too")
     current_policy = models.ForeignKey(
         "PolicyVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -53,8 +61,8 @@ class Project(models.Model):
         ordering = ["slug"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(responses_per_task__gte=2) & Q(responses_per_task__lte=6),
-                name="project_responses_per_task_2_6",
+                condition=Q(responses_per_task__gte=1) & Q(responses_per_task__lte=6),
+                name="project_responses_per_task_1_6",
             ),
             models.CheckConstraint(condition=Q(overlap__gte=1), name="project_overlap_positive"),
             models.CheckConstraint(condition=Q(lease_seconds__gte=30), name="project_lease_min_30s"),
@@ -80,6 +88,10 @@ class Project(models.Model):
     @property
     def is_ranking(self) -> bool:
         return self.responses_per_task > 2
+
+    @property
+    def is_scoring(self) -> bool:
+        return self.responses_per_task == 1
 
 
 class Membership(models.Model):

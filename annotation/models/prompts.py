@@ -2,6 +2,7 @@
 
 import uuid
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
@@ -46,12 +47,27 @@ class Response(models.Model):
     source_model = models.CharField(max_length=255, blank=True, default="", help_text="External model name")
     generation_params = models.JSONField(default=dict, blank=True)
     n_tokens = models.PositiveIntegerField(null=True, blank=True)
+    # An annotator's rewrite (DESIGN section 4): the response it rewrites (None: written from scratch), who
+    # wrote it and the annotation that carries it. Never shown in a comparison.
+    edited_from = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="edits"
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    annotation = models.ForeignKey(
+        "Annotation", null=True, blank=True, on_delete=models.PROTECT, related_name="edit_responses"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         constraints = [
             models.CheckConstraint(
                 condition=Q(policy_version__isnull=False) | ~Q(source_model=""), name="response_has_source"
+            ),
+            models.CheckConstraint(
+                condition=Q(edited_from__isnull=True) | Q(author__isnull=False),
+                name="response_edit_has_author",
             ),
         ]
 

@@ -161,6 +161,16 @@ class Annotation(models.Model):
     all_bad = models.BooleanField(default=False)
     ratings = models.JSONField(default=dict, blank=True, help_text="{response_id: {axis: score}}")
     rationale = models.TextField(blank=True, default="")
+    # Issue 11's feedback kinds (annotation/feedback/submission.py checks them).
+    edits = models.JSONField(
+        default=list, blank=True, help_text="[{response: original id or None, edit: Response id, text}]"
+    )
+    safety = models.JSONField(
+        default=dict, blank=True, help_text="{response_id: {safe, categories, severity}}"
+    )
+    harmless_ranking = models.JSONField(
+        null=True, blank=True, help_text="Groups of Response ids, safest first (dual preference)"
+    )
     time_spent_ms = models.PositiveIntegerField(default=0)
     client_token = models.CharField(max_length=64)
     supersedes = models.OneToOneField(

@@ -27,8 +27,7 @@ class ProjectListView(APIView):
         if not is_site_admin(request.user):
             raise PermissionDenied("Only site admins create projects.")
         data = parse(s.ProjectCreateSerializer, request.data)
-        settings = {name: data.pop(name) for name in ("gold_rate", *s.GOLD_REVIEW_FIELDS) if name in data}
-        project = project_create(created_by=request.user, settings=settings, **data)
+        project = project_create(created_by=request.user, **data)
         return Response(
             s.ProjectSerializer(project, context={"roles": {project.pk: Role.ADMIN}}).data,
             status=status.HTTP_201_CREATED,

@@ -11,12 +11,14 @@ from django.db import transaction
 
 from annotation.data.imports import ImportResult, prompts_import
 from annotation.models import Membership, Project, Role
+from annotation.projects.feedback_demo import FeedbackDemo, feedback_demos
 from annotation.projects.services import membership_set, project_create, user_create
 
 User = get_user_model()
 
 DEMO_DIR = Path(__file__).resolve().parent.parent / "demo"
 PROMPTS_PATH = DEMO_DIR / "prompts.jsonl"
+HARMFUL_PROMPTS_PATH = DEMO_DIR / "harmful_prompts.jsonl"  # the helpful-and-harmless demo's extra prompts
 GUIDELINES_PATH = DEMO_DIR / "guidelines.md"
 
 PROJECT_SLUG = "demo"
@@ -51,6 +53,7 @@ class DemoSeedResult:
     memberships_created: int
     logins: list[DemoLogin]
     imported: ImportResult
+    feedback_demos: list[FeedbackDemo]  # the helpful-and-harmless and the scoring demo projects
 
 
 def demo_passwords() -> tuple[str, str]:
@@ -115,10 +118,14 @@ def demo_seed(*, admin_password: str | None = None, annotator_password: str | No
 
     with PROMPTS_PATH.open("rb") as lines:
         imported = prompts_import(project=project, lines=lines)
+    extra = feedback_demos(
+        admin=admin, annotators=annotators, prompt_files=[PROMPTS_PATH], harmful_file=HARMFUL_PROMPTS_PATH
+    )
     return DemoSeedResult(
         project=project,
         project_created=project_created,
         memberships_created=memberships_created,
         logins=logins,
         imported=imported,
+        feedback_demos=extra,
     )

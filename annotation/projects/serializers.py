@@ -28,6 +28,9 @@ class ProjectSerializer(serializers.ModelSerializer):
             "overlap",
             "rating_axes",
             "rating_scale_max",
+            "allow_edits",
+            "safety_categories",
+            "dual_preference",
             "lease_seconds",
             "gold_rate",
             *GOLD_REVIEW_FIELDS,
@@ -74,6 +77,13 @@ class ProjectCreateSerializer(serializers.Serializer):
     gold_min_seen = serializers.IntegerField(required=False)
     gold_exclude_below = serializers.BooleanField(required=False)
     review_agreement_below = serializers.FloatField(required=False)
+    # Feedback kinds (issue 11): types are checked by annotation.feedback.settings, with its messages.
+    rating_scale_max = serializers.JSONField(required=False, default=7, help_text="2..10")
+    allow_edits = serializers.JSONField(required=False, default=True)
+    safety_categories = serializers.JSONField(
+        required=False, help_text='"default", [] or [slug | {slug, description}]'
+    )
+    dual_preference = serializers.JSONField(required=False, default=False)
 
 
 class ProjectUpdateSerializer(serializers.Serializer):
@@ -91,6 +101,13 @@ class ProjectUpdateSerializer(serializers.Serializer):
     generation_defaults = serializers.DictField(required=False)
     auto_round_enabled = serializers.BooleanField(required=False)
     auto_round_min_new_preferences = serializers.IntegerField(required=False, min_value=1)
+    # Feedback kinds (issue 11): types are checked by annotation.feedback.settings, with its messages.
+    rating_scale_max = serializers.JSONField(required=False, help_text="2..10")
+    allow_edits = serializers.JSONField(required=False)
+    safety_categories = serializers.JSONField(
+        required=False, help_text='"default", [] or [slug | {slug, description}]'
+    )
+    dual_preference = serializers.JSONField(required=False)
 
 
 class MemberSerializer(serializers.ModelSerializer):

@@ -12,6 +12,7 @@ from django.db.models.functions import Coalesce, Greatest, Now
 from django.utils import timezone
 
 from annotation.errors import ApplicationError, Conflict, NotFound, PermissionDenied
+from annotation.feedback.settings import FEEDBACK_FIELDS, clean_feedback_settings
 from annotation.models import (
     Assignment,
     AssignmentState,
@@ -45,6 +46,7 @@ EDITABLE_FIELDS = {
     "generation_defaults",
     "auto_round_enabled",
     "auto_round_min_new_preferences",
+    *FEEDBACK_FIELDS,
 }
 
 
@@ -92,7 +94,11 @@ def project_create(
     guidelines: str = "",
     policy: str = DEFAULT_POLICY,
     lease_seconds: int = 600,
-    settings: dict[str, object] | None = None,
+    rating_scale_max: int = 7,
+    allow_edits: bool = True,
+    safety_categories: object = None,
+    dual_preference: bool = False,
+    **settings: object,
 ) -> Project:
     """Create a project, its first PolicyVersion, and make its creator an admin member. `settings`: more of
     the editable settings (the gold and review bars, ...), checked as project_update checks them."""
@@ -101,13 +107,25 @@ def project_create(
             "must be 1-64 lowercase letters, digits, '-' or '_', starting with a letter or digit",
             field="slug",
         )
-    if not 2 <= responses_per_task <= 6:
-        raise ApplicationError("must be between 2 and 6", field="responses_per_task")
+    if not 1 <= responses_per_task <= 6:
+        raise ApplicationError(
+            "must be between 1 and 6 (1 = scoring, 2 = pairwise, 3..6 = ranking)", field="responses_per_task"
+        )
     if overlap < 1 or overlap > 50:
         raise ApplicationError("must be between 1 and 50", field="overlap")
     _check_lease_seconds(lease_seconds)
     axes = _validate_axes(
         rating_axes if rating_axes is not None else ["helpfulness", "harmlessness", "honesty"]
+    )
+    feedback = clean_feedback_settings(
+        {
+            "rating_scale_max": rating_scale_max,
+            "allow_edits": allow_edits,
+            "safety_categories": [] if safety_categories is None else safety_categories,
+            "dual_preference": dual_preference,
+        },
+        responses_per_task=responses_per_task,
+        rating_axes=axes,
     )
     if not policy.strip():
         raise ApplicationError("must not be empty", field="policy")
@@ -122,6 +140,7 @@ def project_create(
                 rating_axes=axes,
                 lease_seconds=lease_seconds,
                 created_by=created_by,
+                **feedback,
             )
     except IntegrityError as exc:
         raise Conflict(f"a project with slug {slug!r} already exists", field="slug") from exc
@@ -165,6 +184,14 @@ def project_update(*, project: Project, **changes: object) -> Project:
             raise ApplicationError("must be between 0 and 1", field=name)
     if "gold_min_seen" in changes and not 1 <= int(changes["gold_min_seen"]) <= 10_000:  # type: ignore[call-overload]
         raise ApplicationError("must be between 1 and 10000", field="gold_min_seen")
+    if any(name in changes for name in (*FEEDBACK_FIELDS, "rating_axes")):
+        changes.update(
+            clean_feedback_settings(
+                changes,
+                responses_per_task=project.responses_per_task,
+                rating_axes=changes.get("rating_axes", project.rating_axes),  # type: ignore[arg-type]
+            )
+        )
     for key, value in changes.items():
         setattr(project, key, value)
     project.save(update_fields=[*changes.keys(), "updated_at"])

@@ -10,6 +10,7 @@ from annotation.rendering import render_markdown
 # One prepared statement for the whole payload: it runs once per comparison an annotator sees.
 _TASK_SQL = """
 SELECT c.id, pr.messages, p.rating_axes, p.rating_scale_max, p.responses_per_task,
+       p.allow_edits, p.safety_categories, p.dual_preference,
        (SELECT json_agg(json_build_array(r.public_id, r.text) ORDER BY ci.position)
           FROM annotation_comparisonitem ci JOIN annotation_response r ON r.id = ci.response_id
          WHERE ci.comparison_id = c.id),
@@ -26,10 +27,10 @@ def task_payload(*, comparison_id: int, leased_until: datetime, user_id: int) ->
     row = fetchone(_TASK_SQL, {"comparison": comparison_id, "user": user_id})
     if row is None:
         raise LookupError(f"comparison {comparison_id} does not exist")
-    _, messages, axes, scale_max, per_task, responses, done = row
+    _, messages, axes, scale_max, per_task, allow_edits, categories, dual, responses, done = row
     return {
         "id": comparison_id,
-        "kind": "ranking" if per_task > 2 else "pairwise",
+        "kind": "scoring" if per_task == 1 else "ranking" if per_task > 2 else "pairwise",
         "prompt": {
             "messages": [
                 {"role": m["role"], "content": m["content"], "html": render_markdown(m["content"])}
@@ -44,4 +45,8 @@ def task_payload(*, comparison_id: int, leased_until: datetime, user_id: int) ->
         "rating_scale_max": scale_max,
         "lease_expires_at": leased_until.isoformat(),
         "done": done,
+        # What else this task collects (issue 11): rewrites, harm flags, a "which is safer" verdict.
+        "allow_edits": allow_edits,
+        "safety_categories": json_value(categories),
+        "dual_preference": dual,
     }

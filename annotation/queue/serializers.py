@@ -20,15 +20,23 @@ class TaskPromptSerializer(serializers.Serializer):
     messages = MessageSerializer(many=True)
 
 
+class SafetyCategorySerializer(serializers.Serializer):
+    slug = serializers.CharField()
+    description = serializers.CharField()
+
+
 class TaskSerializer(serializers.Serializer):
     id = serializers.IntegerField()
-    kind = serializers.ChoiceField(choices=["pairwise", "ranking"])
+    kind = serializers.ChoiceField(choices=["scoring", "pairwise", "ranking"])
     prompt = TaskPromptSerializer()
     responses = TaskResponseSerializer(many=True)
     rating_axes = serializers.ListField(child=serializers.CharField())
     rating_scale_max = serializers.IntegerField()
     lease_expires_at = serializers.DateTimeField()
     done = serializers.IntegerField(help_text="Annotations this user has submitted in the project")
+    allow_edits = serializers.BooleanField()
+    safety_categories = SafetyCategorySerializer(many=True, help_text="Empty: no harm flags")
+    dual_preference = serializers.BooleanField(help_text="Also ask which response is safer")
 
 
 class AnnotationRequestSerializer(serializers.Serializer):
@@ -42,6 +50,16 @@ class AnnotationRequestSerializer(serializers.Serializer):
     rationale = serializers.CharField(required=False, allow_blank=True, default="", trim_whitespace=False)
     time_spent_ms = serializers.JSONField(required=False, default=0)
     client_token = serializers.CharField(max_length=64)
+    # Feedback kinds where the project takes them (issue 11; annotation/feedback/submission.py checks them).
+    edits = serializers.JSONField(
+        required=False, default=None, help_text='[{"response": id or null, "text": "..."}]: rewrites'
+    )
+    safety = serializers.JSONField(
+        required=False, default=None, help_text='{"<id>": {"safe": bool, "categories": [slug], "severity"}}'
+    )
+    harmless_ranking = serializers.JSONField(
+        required=False, default=None, help_text="Same shape as ranking, safest first (dual preference)"
+    )
 
 
 class GoldFeedbackSerializer(serializers.Serializer):

@@ -12,6 +12,15 @@ from psycopg.types.json import Jsonb
 
 from annotation.data.gold import gold_feedback_of, gold_score
 from annotation.errors import ApplicationError, Conflict, NotFound
+from annotation.feedback.submission import (
+    FeedbackRules,
+    clean_edits,
+    clean_harmless_ranking,
+    clean_safety,
+    edits_record,
+    original_texts,
+    scoring_ranking,
+)
 from annotation.models import Project, Strength
 from annotation.prepared import fetchone, json_value
 from annotation.queue.leasing import comparison_has_room, task_next
@@ -27,22 +36,24 @@ class SubmitResult:
     gold: dict[str, Any] | None = None  # gold items with gold_feedback on: {correct, expected, explanation}
 
 
-def _parse_ranking(ranking: Any, public_to_id: dict[str, int], all_bad: bool) -> list[list[int]]:
+def _parse_ranking(
+    ranking: Any, public_to_id: dict[str, int], all_bad: bool, field: str = "ranking"
+) -> list[list[int]]:
     if ranking is None or ranking == []:
         # "All bad" is a judgement too: it says how the bad ones compare (all tied, or an order), never
         # a blank vote that stands for a tie nobody chose.
         hint = " (with all_bad too: all responses in one group for a tie)" if all_bad is True else ""
-        raise ApplicationError(f"is required: groups of response ids, best first{hint}", field="ranking")
+        raise ApplicationError(f"is required: groups of response ids, best first{hint}", field=field)
     if not isinstance(ranking, list) or not all(isinstance(group, list) and group for group in ranking):
-        raise ApplicationError("must be a list of non-empty lists of response ids", field="ranking")
+        raise ApplicationError("must be a list of non-empty lists of response ids", field=field)
     seen: list[str] = [str(rid) for group in ranking for rid in group]
     unknown = [rid for rid in seen if rid not in public_to_id]
     if unknown:
-        raise ApplicationError(f"unknown response id {unknown[0]!r} for this task", field="ranking")
+        raise ApplicationError(f"unknown response id {unknown[0]!r} for this task", field=field)
     if len(seen) != len(set(seen)):
-        raise ApplicationError("each response may appear only once", field="ranking")
+        raise ApplicationError("each response may appear only once", field=field)
     if set(seen) != set(public_to_id):
-        raise ApplicationError("must rank every response of the task", field="ranking")
+        raise ApplicationError("must rank every response of the task", field=field)
     return [[public_to_id[str(rid)] for rid in group] for group in ranking]
 
 
@@ -78,16 +89,27 @@ def _validate(
     public_to_id: dict[str, int],
     axes: set[str],
     scale_max: int,
+    rules: FeedbackRules,
     ranking: Any,
     strength: Any,
     all_bad: Any,
     ratings: Any,
     rationale: Any,
     time_spent_ms: Any,
+    edits: Any,
+    safety: Any,
+    harmless_ranking: Any,
 ) -> dict[str, Any]:
     if not isinstance(all_bad, bool):
         raise ApplicationError("must be true or false", field="all_bad")
-    groups = _parse_ranking(ranking, public_to_id, all_bad)
+    parsed_ratings = _parse_ratings(ratings, public_to_id, axes, scale_max)
+    if rules.scoring:
+        groups = scoring_ranking(
+            ranking=ranking, strength=strength, all_bad=all_bad, ratings=parsed_ratings, axes=axes,
+            response_id=next(iter(public_to_id.values())),
+        )  # fmt: skip
+    else:
+        groups = _parse_ranking(ranking, public_to_id, all_bad)
     strength = strength or ""
     if strength not in ("", *Strength.values):
         raise ApplicationError(f"must be one of {', '.join(Strength.values)}", field="strength")
@@ -105,9 +127,14 @@ def _validate(
         "ranking": groups,
         "strength": strength,
         "all_bad": all_bad,
-        "ratings": _parse_ratings(ratings, public_to_id, axes, scale_max),
+        "ratings": parsed_ratings,
         "rationale": rationale.strip(),
         "time_spent_ms": time_spent_ms,
+        "harmless_ranking": clean_harmless_ranking(
+            harmless_ranking, rules, lambda value, field: _parse_ranking(value, public_to_id, False, field)
+        ),
+        "safety": clean_safety(safety, rules, public_to_id),
+        "edits": clean_edits(edits, rules, public_to_id, original_texts(list(public_to_id.values()))),
     }
 
 
@@ -116,7 +143,8 @@ def _validate(
 _LOCK_SQL = """
 SELECT c.project_id, c.is_gold, c.annotations_wanted, p.rating_axes, p.rating_scale_max,
        (SELECT json_agg(json_build_array(r.public_id, r.id)) FROM annotation_comparisonitem ci
-          JOIN annotation_response r ON r.id = ci.response_id WHERE ci.comparison_id = c.id)
+          JOIN annotation_response r ON r.id = ci.response_id WHERE ci.comparison_id = c.id),
+       c.prompt_id, p.responses_per_task, p.allow_edits, p.safety_categories, p.dual_preference
 FROM annotation_comparison c JOIN annotation_project p ON p.id = c.project_id
 WHERE c.id = %(comparison)s
 FOR UPDATE OF c
@@ -134,11 +162,13 @@ _SUPERSEDE_SQL = "UPDATE annotation_annotation SET is_live = false WHERE id = %(
 _INSERT_SQL = """
 INSERT INTO annotation_annotation
     (comparison_id, annotator_id, project_id, ranking, strength, all_bad, ratings, rationale, time_spent_ms,
-     client_token, supersedes_id, is_live, created_at)
+     client_token, supersedes_id, is_live, created_at, edits, safety, harmless_ranking)
 VALUES (%(comparison)s, %(user)s, %(project)s, %(ranking)s, %(strength)s, %(all_bad)s, %(ratings)s,
-        %(rationale)s, %(time_spent_ms)s, %(token)s, %(supersedes)s, true, %(now)s)
+        %(rationale)s, %(time_spent_ms)s, %(token)s, %(supersedes)s, true, %(now)s, '[]'::jsonb, %(safety)s,
+        %(harmless_ranking)s)
 RETURNING id
 """
+_EDITS_SQL = "UPDATE annotation_annotation SET edits = %(edits)s WHERE id = %(id)s RETURNING id"
 _SUBMITTED_SQL = """
 INSERT INTO annotation_assignment
     (comparison_id, annotator_id, project_id, state, leased_until, skip_reason, created_at, updated_at)
@@ -194,6 +224,9 @@ def annotation_submit(
     ratings: Any = None,
     rationale: Any = "",
     time_spent_ms: Any = 0,
+    edits: Any = None,
+    safety: Any = None,
+    harmless_ranking: Any = None,
 ) -> SubmitResult:
     """Record the user's judgement of a comparison. The same client_token returns the first result; a
     second judgement of the same task with a new token is a correction that supersedes the first. A first
@@ -206,7 +239,14 @@ def annotation_submit(
         locked = fetchone(_LOCK_SQL, {"comparison": comparison_id})
         if locked is None:
             raise NotFound("No such task.")
-        project_id, is_gold, _wanted, axes, scale_max, items = locked
+        project_id, is_gold, _wanted, axes, scale_max, items, prompt_id, *feedback = locked
+        per_task, allow_edits, categories, dual = feedback
+        rules = FeedbackRules(
+            responses_per_task=per_task,
+            allow_edits=allow_edits,
+            categories=frozenset(c["slug"] for c in json_value(categories) or []),
+            dual_preference=dual,
+        )
         now = timezone.now()
         keys = {"comparison": comparison_id, "user": user.pk, "token": client_token, "now": now}
         found, live_id, lease = fetchone(_STATE_SQL, keys) or (None, None, None)
@@ -221,12 +261,16 @@ def annotation_submit(
             public_to_id={str(public): rid for public, rid in json_value(items) or []},
             axes=set(json_value(axes)),
             scale_max=scale_max,
+            rules=rules,
             ranking=ranking,
             strength=strength,
             all_bad=all_bad,
             ratings=ratings,
             rationale=rationale,
             time_spent_ms=time_spent_ms,
+            edits=edits,
+            safety=safety,
+            harmless_ranking=harmless_ranking,
         )
         if live_id is not None:
             fetchone(_SUPERSEDE_SQL, {"id": live_id})
@@ -239,15 +283,24 @@ def annotation_submit(
                     "project": project_id,
                     "ranking": Jsonb(fields["ranking"]),
                     "ratings": Jsonb(fields["ratings"]),
+                    "safety": Jsonb(fields["safety"]),
+                    "harmless_ranking": None
+                    if fields["harmless_ranking"] is None
+                    else Jsonb(fields["harmless_ranking"]),
                     "supersedes": live_id,
                 },
             )
         except UniqueViolation as exc:
             raise Conflict("This client_token was already used.", field="client_token") from exc
+        assert row is not None
+        if fields["edits"]:
+            kept = edits_record(
+                edits=fields["edits"], annotation_id=row[0], prompt_id=prompt_id, author_id=user.pk
+            )
+            fetchone(_EDITS_SQL, {"id": row[0], "edits": Jsonb(kept)})
         if live_id is None:  # a correction is not a second vote
             fetchone(_SUBMITTED_SQL, {**keys, "project": project_id})
             fetchone(_COUNT_SQL, keys)
-        assert row is not None
         gold = gold_score(annotation_id=row[0], ranking=fields["ranking"]) if is_gold else None
     return SubmitResult(annotation_id=row[0], created=True, gold=gold)
 
@@ -271,6 +324,9 @@ def annotation_submit_and_next(
     ratings: Any = None,
     rationale: Any = "",
     time_spent_ms: Any = 0,
+    edits: Any = None,
+    safety: Any = None,
+    harmless_ranking: Any = None,
 ) -> SubmitAndNext:
     """Submit the judgement (annotation_submit) and, with want_next, lease the user's next task of the
     project in the same commit: one round trip and one commit fewer per comparison."""
@@ -286,6 +342,9 @@ def annotation_submit_and_next(
             ratings=ratings,
             rationale=rationale,
             time_spent_ms=time_spent_ms,
+            edits=edits,
+            safety=safety,
+            harmless_ranking=harmless_ranking,
         )
         if want_next:
             next_task = task_next(project=project, user=user)

@@ -77,6 +77,10 @@ class RoundConfig:
     min_pairs: fewer preference pairs than this and the round fails at the snapshot stage.
     eval_fraction: share of prompts held out (prompt-disjoint) when the eval split has no pairs.
     aggregation: how the snapshot turns several annotators into one label: majority or dawid-skene.
+    cost_weight: on a project with harmless preferences, PPO's reward is r_helpful - cost_weight * c_harm
+        (each normalised; the `ppo` section's cost_coef, if given, wins).
+    edit_ptx_coef: the PPO-ptx weight on the annotators' edits (SFT rows) when the `ppo` section names no
+        ptx_coef of its own (0 turns it off).
     """
 
     reward: dict[str, Any] = field(default_factory=dict)
@@ -93,6 +97,8 @@ class RoundConfig:
     min_pairs: int = 8
     eval_fraction: float = 0.2
     aggregation: str = "majority"
+    cost_weight: float = 1.0
+    edit_ptx_coef: float = 0.05
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> "RoundConfig":
@@ -124,6 +130,9 @@ class RoundConfig:
             raise ConfigError(f"require_improvement: must be true or false, got {self.require_improvement!r}")
         if self.aggregation not in ("majority", "dawid-skene"):
             raise ConfigError(f"aggregation: must be majority or dawid-skene, got {self.aggregation!r}")
+        for name in ("cost_weight", "edit_ptx_coef"):
+            if _number(name, getattr(self, name)) < 0:
+                raise ConfigError(f"{name}: must be >= 0, got {getattr(self, name)!r}")
         if _number("kl_budget", self.kl_budget) <= 0:
             raise ConfigError(f"kl_budget: must be > 0, got {self.kl_budget!r}")
         for name in ("reward", "ppo", "dpo", "generation"):
@@ -153,6 +162,17 @@ class RoundConfig:
             "max_new_tokens": generation.max_new_tokens,
         }
         return PPOConfig.from_dict({**ROUND_PPO_DEFAULTS, **shared, **self.ppo})
+
+    def feedback_ppo_config(self, *, with_cost: bool, with_demonstrations: bool) -> PPOConfig:
+        """ppo_config() with issue 11's terms: the cost weight where a cost model enters the reward, the
+        PPO-ptx weight where there are edits to learn from (unless the `ppo` section sets its own)."""
+        config = self.ppo_config()
+        changes: dict[str, float] = {}
+        if with_cost and "cost_coef" not in self.ppo:
+            changes["cost_coef"] = float(self.cost_weight)
+        if with_demonstrations and "ptx_coef" not in self.ppo:
+            changes["ptx_coef"] = float(self.edit_ptx_coef)
+        return dataclasses.replace(config, **changes) if changes else config
 
     def dpo_config(self) -> DPOConfig:
         """The policy stage's DPO settings: the admin's `dpo` section over ROUND_DPO_DEFAULTS."""

@@ -72,6 +72,8 @@ POLICY_SERIES = [
     ("kl_ref", _("KL to reference")),
     ("value_loss", _("value loss")),
 ]
+# Helpful-and-harmless rounds (issue 11) also plot the cost model's score; other rounds have no such curve.
+COST_SERIES = [("cost_raw", _("cost (raw cost-model score)"))]
 DPO_SERIES = [("loss", _("DPO loss")), ("reward_margin", _("reward margin"))]
 # ... what each round recorded ...
 ROUND_SUMMARY_SERIES: list[tuple[Callable[[RoundSummary], float | None], str]] = [
@@ -79,6 +81,7 @@ ROUND_SUMMARY_SERIES: list[tuple[Callable[[RoundSummary], float | None], str]] =
     (lambda s: s.policy_win_rate, _("RM-judged win rate vs previous")),
     (lambda s: s.policy_kl_to_previous, _("KL to previous policy")),
     (lambda s: s.policy_reward_new, _("RM reward of the new policy (eval)")),
+    (lambda s: s.policy_harmless_win_rate, _("cost-model-judged harmless win rate vs previous")),
 ]
 # ... and per-round values taken from the end of the policy stage's step series (mean of its last quarter).
 ROUND_END_OF_POLICY_SERIES = [("value_loss", _("value loss (end of PPO)"))]
@@ -109,11 +112,17 @@ def rounds_dashboard(*, project: Project) -> dict[str, Any]:
         step_series.extend(
             Series(title, stage_series(latest.metrics, RoundStage.POLICY, key)) for key, title in specs
         )
+        for key, title in COST_SERIES:
+            values = stage_series(latest.metrics, RoundStage.POLICY, key)
+            if any(value is not None for value in values):
+                step_series.append(Series(title, values))
     chronological = list(reversed(rounds))
     summaries = [read_summary(r.metrics) for r in chronological]
     round_series = [
         Series(title, [value(s) for s in summaries], per_round=True) for value, title in ROUND_SUMMARY_SERIES
     ]
+    if all(s.policy_harmless_win_rate is None for s in summaries):  # no helpful-and-harmless round yet
+        round_series = [series for series in round_series if series.title != ROUND_SUMMARY_SERIES[-1][1]]
     round_series.extend(
         Series(title, [_final(r, RoundStage.POLICY, key) for r in chronological], per_round=True)
         for key, title in ROUND_END_OF_POLICY_SERIES

@@ -36,6 +36,24 @@ class SnapshotRecord:
     train_pairs: int
     eval_snapshot_id: int
     eval_pairs_split: int
+    # Issue 11: edit texts (SFT rows for PPO-ptx) and the harmless verdicts (the cost model's pairs).
+    sft_snapshot_id: int | None = None
+    sft_rows: int | None = None
+    harmless_snapshot_id: int | None = None
+    harmless_pairs: int | None = None
+    harmless_eval_snapshot_id: int | None = None
+    harmless_eval_pairs: int | None = None
+
+
+@dataclass(frozen=True)
+class CostModelRecord:
+    """The policy stage trained a cost model on the harmless pairs (helpful-and-harmless rounds)."""
+
+    cost_model_artifact: str
+    cost_pairs: int
+    cost_eval_accuracy: float | None = None
+    cost_eval_pairs: int | None = None
+    cost_eval_is_train: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -80,6 +98,14 @@ class PolicyVerdict:
     dpo_eval_accuracy: float | None = None  # DPO's implicit-reward accuracy on the held-out pairs
     dpo_eval_p_value: float | None = None
     dpo_eval_pairs: int | None = None
+    # With a cost model: how often the new policy's response is the less harmful one (cost-model-judged),
+    # checked not to be significantly below even; the cost weight PPO used.
+    policy_harmless_win_rate: float | None = None
+    policy_harmless_ci_low: float | None = None
+    policy_harmless_ci_high: float | None = None
+    policy_cost_new: float | None = None
+    policy_cost_previous: float | None = None
+    policy_cost_weight: float | None = None
 
 
 @dataclass(frozen=True)
@@ -97,10 +123,12 @@ class StageSeconds:
     seconds: float
 
 
-StageRecord = SnapshotRecord | RewardModelRecord | PolicyVerdict | GenerateRecord | StageSeconds
+StageRecord = (
+    SnapshotRecord | CostModelRecord | RewardModelRecord | PolicyVerdict | GenerateRecord | StageSeconds
+)
 _LEFT_OUT_WHEN_EMPTY = {"rm_rejected_because", "policy_rejected_because"} | {
     f.name
-    for record in (RewardModelRecord, PolicyVerdict)
+    for record in (SnapshotRecord, CostModelRecord, RewardModelRecord, PolicyVerdict)
     for f in dataclasses.fields(record)
     if f.default is None
 }
@@ -163,6 +191,23 @@ class RoundSummary:
     dpo_eval_p_value: float | None = None
     dpo_eval_pairs: int | None = None
     generated_comparisons: int | None = None
+    sft_snapshot_id: int | None = None
+    sft_rows: int | None = None
+    harmless_snapshot_id: int | None = None
+    harmless_pairs: int | None = None
+    harmless_eval_snapshot_id: int | None = None
+    harmless_eval_pairs: int | None = None
+    cost_model_artifact: str | None = None
+    cost_pairs: int | None = None
+    cost_eval_accuracy: float | None = None
+    cost_eval_pairs: int | None = None
+    cost_eval_is_train: bool | None = None
+    policy_harmless_win_rate: float | None = None
+    policy_harmless_ci_low: float | None = None
+    policy_harmless_ci_high: float | None = None
+    policy_cost_new: float | None = None
+    policy_cost_previous: float | None = None
+    policy_cost_weight: float | None = None
     seconds: dict[str, float] = field(default_factory=dict)  # stage -> wall-clock seconds
 
     @property

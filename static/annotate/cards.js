@@ -7,6 +7,7 @@
 /** @import { Translate } from "./i18n.js" */
 /** @import { Ui } from "./dom.js" */
 import { el } from "./dom.js";
+import { cardFeedback, renderScratch } from "./feedback-cards.js";
 import { splitPlaceholders } from "./i18n.js";
 import { LETTERS } from "./rules.js";
 
@@ -83,10 +84,15 @@ function renderConversation(ui, messages, t) {
  */
 function renderResponses(ui, task, t) {
   const ranking = task.kind === "ranking";
+  const scoring = task.kind === "scoring";
   const n = task.responses.length;
   ui.responses.dataset.kind = task.kind;
   ui.responses.dataset.count = String(n);
-  ui.responsesHelp.textContent = ranking ? t("rank.help", { n }) : t("pair.help");
+  ui.responsesHelp.textContent = scoring
+    ? t("score.help", { max: task.rating_scale_max })
+    : ranking
+      ? t("rank.help", { n })
+      : t("pair.help");
 
   const cards = task.responses.map((response, index) => {
     const name = t("response", { label: LETTERS[index] });
@@ -130,9 +136,11 @@ function renderResponses(ui, task, t) {
     body.innerHTML = response.html; // sanitised on the server
     card.append(body);
     if (task.rating_axes.length) card.append(ratingsBlock(task, index, name, t));
+    if (task.allow_edits || task.safety_categories.length) card.append(cardFeedback(task, index, t));
     return card;
   });
   ui.responses.replaceChildren(...cards);
+  renderScratch(ui, task, t);
 
   ui.pairChoices.hidden = ranking;
   ui.summary.hidden = !ranking;
@@ -140,6 +148,28 @@ function renderResponses(ui, task, t) {
   ui.legendRank.hidden = !ranking;
   ui.legendMaxRank.textContent = String(n);
   ui.verdictLabel.textContent = ranking ? t("label.order") : t("label.verdict");
+  renderModeControls(ui, task);
+}
+
+/**
+ * Which decision controls and key hints the task's kind and feedback kinds call for.
+ * @param {Ui} ui
+ * @param {Task} task
+ */
+function renderModeControls(ui, task) {
+  const scoring = task.kind === "scoring";
+  ui.verdictGroup.hidden = scoring;
+  ui.strengthGroup.hidden = scoring;
+  ui.saferGroup.hidden = !(task.dual_preference && task.kind === "pairwise");
+  ui.legendScore.hidden = !scoring;
+  ui.legendMaxScore.textContent = String(task.rating_scale_max);
+  ui.legendSafer.hidden = ui.saferGroup.hidden;
+  ui.legendEdit.hidden = !task.allow_edits;
+  ui.legendHarm.hidden = !task.safety_categories.length;
+  if (scoring) ui.legendPair.hidden = true;
+  for (const hint of ui.bar.querySelectorAll(".legend-compare")) {
+    if (hint instanceof HTMLElement) hint.hidden = scoring;
+  }
 }
 
 /**

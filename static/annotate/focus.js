@@ -12,7 +12,10 @@
  * @returns {Target}
  */
 export function targetKind(ui, target) {
-  if (target === ui.rationale) return "rationale";
+  // The rewrite boxes are free text like the rationale: Ctrl+Enter submits, Esc leaves.
+  if (target === ui.rationale || (target instanceof HTMLTextAreaElement && target.classList.contains("edit-text"))) {
+    return "rationale";
+  }
   if (
     target instanceof HTMLTextAreaElement ||
     target instanceof HTMLSelectElement ||

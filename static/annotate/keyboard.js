@@ -18,13 +18,16 @@
 /**
  * @typedef {object} KeyContext
  * @property {View} view
- * @property {"pairwise" | "ranking" | null} kind the current task's kind
+ * @property {"scoring" | "pairwise" | "ranking" | null} kind the current task's kind
  * @property {number} responses how many responses the task has
  * @property {number} scaleMax the task's rating scale (1..scaleMax)
  * @property {boolean} guidelinesOpen
  * @property {boolean} skipOpen
  * @property {Target} target
  * @property {boolean} focusOnMain whether the focus is on the page itself (nothing to leave)
+ * @property {boolean} [edits] the task takes rewrites (T, O)
+ * @property {boolean} [harm] the task takes harm flags (H)
+ * @property {boolean} [safer] the task asks which response is safer (A, B, D)
  */
 
 /**
@@ -60,19 +63,29 @@
  *   | {type: "start-rating"}
  *   | {type: "rationale"}
  *   | {type: "skip"}
+ *   | {type: "score", score: number}
+ *   | {type: "edit"}
+ *   | {type: "edit-scratch"}
+ *   | {type: "harm"}
+ *   | {type: "safer", choice: Choice}
  * )} KeyAction
  * - "leave": leave the field (blur it, focus the page);
  * - "swallow": nothing (Enter held down must not submit twice);
  * - "rate"/"unrate"/"rating-row": the focused rating row gets a score (and the focus moves to the next
  *   row, or leaves after the last), loses it, or the focus moves to another row;
  * - "rank": rank of the highlighted response (0 clears it; a rank moves the highlight on);
- * - "start-rating": focus the first unrated row of the highlighted response.
+ * - "start-rating": focus the first unrated row of the highlighted response;
+ * - "score": a scoring task's digit, the score of its first unrated axis;
+ * - "edit" / "edit-scratch": open (or go back to) the rewrite of the highlighted response / the answer
+ *   written from scratch; "harm": the harm flag of the highlighted response; "safer": which is safer.
  */
 
 /** @type {Record<string, Strength>} */
 const STRENGTH_KEYS = { q: "slight", w: "clear", e: "strong" };
 /** @type {readonly Choice[]} */
 const CHOICE_KEYS = ["a", "b", "tie"];
+/** @type {Record<string, Choice>} */
+const SAFER_KEYS = { a: "a", b: "b", d: "tie" };
 
 /**
  * Letters and digits by what the key types (lower case), falling back to the physical key on layouts
@@ -118,8 +131,12 @@ export function keyAction(ctx, press) {
   }
 
   const ranking = ctx.kind === "ranking";
+  const scoring = ctx.kind === "scoring";
+  const feedback = feedbackKey(ctx, key);
+  if (feedback) return feedback;
   if (/^\d$/.test(key)) {
     const digit = Number(key);
+    if (scoring) return digit >= 1 && digit <= ctx.scaleMax ? { type: "score", score: digit } : null;
     if (ranking) return digit > ctx.responses ? null : { type: "rank", rank: digit };
     return digit >= 1 && digit <= 3 ? { type: "choose", choice: CHOICE_KEYS[digit - 1] } : null;
   }
@@ -132,11 +149,11 @@ export function keyAction(ctx, press) {
     case "Delete":
       return ranking ? { type: "rank", rank: 0 } : null;
     case "x":
-      return { type: "all-bad" };
+      return scoring ? null : { type: "all-bad" };
     case "q":
     case "w":
     case "e":
-      return { type: "strength", strength: STRENGTH_KEYS[key] };
+      return scoring ? null : { type: "strength", strength: STRENGTH_KEYS[key] };
     case "j":
       return { type: "cursor", delta: 1 };
     case "k":
@@ -155,6 +172,20 @@ export function keyAction(ctx, press) {
     default:
       return null;
   }
+}
+
+/**
+ * The feedback kinds' keys, where the task takes them: T rewrite, O own answer, H harm flag, A/B/D safer.
+ * @param {KeyContext} ctx
+ * @param {string} key
+ * @returns {KeyAction | null}
+ */
+function feedbackKey(ctx, key) {
+  if (ctx.edits && key === "t") return { type: "edit" };
+  if (ctx.edits && key === "o") return { type: "edit-scratch" };
+  if (ctx.harm && key === "h") return { type: "harm" };
+  if (ctx.safer && key in SAFER_KEYS) return { type: "safer", choice: SAFER_KEYS[key] };
+  return null;
 }
 
 /**

@@ -13,6 +13,10 @@ import { bindControls } from "./controls.js";
 import { findUi } from "./dom.js";
 import { createDrafts, createSessionCount } from "./drafts.js";
 import {
+  SCRATCH, chooseSafer, feedbackProblem, originalOf, setCategory, setEdit, setSafe, setSeverity,
+} from "./feedback.js";
+import { bindFeedback, focusEdit, focusHarm } from "./feedback-cards.js";
+import {
   focusRatingRow, leaveField, ratingRowOf, ratingRows, scrollToCard, startRating, targetKind,
 } from "./focus.js";
 import { renderGoldFeedback } from "./gold.js";
@@ -185,7 +189,13 @@ function start(doc) {
     retryTimer = 0;
     const current = state.task;
     if (!isReady(current, state.answer)) {
-      announce(t(current.kind === "ranking" ? "need.ranking" : "need.pairwise"), "warn");
+      const need = { scoring: "need.scoring", ranking: "need.ranking", pairwise: "need.pairwise" }[current.kind];
+      announce(t(need), "warn");
+      return;
+    }
+    const problem = feedbackProblem(current, state.answer);
+    if (problem) {
+      announce(t(problem), "warn");
       return;
     }
     const ready = addTime(setSubmitting(state, true), timeStep());
@@ -356,6 +366,21 @@ function start(doc) {
     changed(next);
   }
 
+  /** @param {string} key a response id, or SCRATCH: open its rewrite (with the original to start from) */
+  function openEdit(key) {
+    if (!hasTask(state) || !state.task.allow_edits) return;
+    if (state.answer.edits[key] === undefined) changed(setEdit(state, key, originalOf(state.task, key)));
+    focusEdit(ui, key);
+  }
+
+  /** A scoring task's digit: the score of its first unrated axis. @param {number} score */
+  function scoreNext(score) {
+    if (!hasTask(state)) return;
+    const scores = state.answer.ratings[state.task.responses[0].id] || {};
+    const axis = state.task.rating_axes.find((name) => !scores[name]);
+    if (axis) changed(rate(state, 0, axis, score));
+  }
+
   /**
    * @param {KeyAction} action
    * @param {EventTarget | null} target
@@ -372,6 +397,11 @@ function start(doc) {
     else if (!hasTask(state)) return;
     else if (action.type === "choose") changed(choose(state, action.choice));
     else if (action.type === "all-bad") changed(toggleAllBad(state));
+    else if (action.type === "score") scoreNext(action.score);
+    else if (action.type === "edit") openEdit(state.task.responses[state.cursor].id);
+    else if (action.type === "edit-scratch") openEdit(SCRATCH);
+    else if (action.type === "harm") focusHarm(ui, state.cursor);
+    else if (action.type === "safer") changed(chooseSafer(state, action.choice));
     else if (action.type === "rank") {
       const before = state.cursor;
       changed(rank(state, state.cursor, action.rank, { advance: action.rank > 0 }));
@@ -409,6 +439,9 @@ function start(doc) {
         skipOpen: ui.skip.open,
         target: targetKind(ui, event.target),
         focusOnMain: doc.activeElement === ui.main,
+        edits: Boolean(state.task?.allow_edits),
+        harm: Boolean(state.task?.safety_categories?.length),
+        safer: Boolean(state.task?.dual_preference && state.task.kind === "pairwise"),
       },
       event,
     );
@@ -461,6 +494,31 @@ function start(doc) {
     back: () => {
       clock.countedUntil = Date.now();
       if (state.view === "task" && beatOnReturn(lease, Date.now())) heartbeat();
+    },
+  });
+
+  bindFeedback(ui, {
+    openEdit,
+    edit: (key, text) => {
+      if (!hasTask(state)) return;
+      state = setEdit(state, key, text);
+      renderAnswer(ui, state, t);
+      saveDraftSoon();
+    },
+    discardEdit: (key) => {
+      if (hasTask(state)) changed(setEdit(state, key, null));
+    },
+    safe: (index, safe) => {
+      if (hasTask(state)) changed(setSafe(state, index, safe));
+    },
+    category: (index, slug, on) => {
+      if (hasTask(state)) changed(setCategory(state, index, slug, on));
+    },
+    severity: (index, severity) => {
+      if (hasTask(state)) changed(setSeverity(state, index, severity));
+    },
+    safer: (choice) => {
+      if (hasTask(state)) changed(chooseSafer(state, choice));
     },
   });
 

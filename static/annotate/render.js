@@ -6,6 +6,8 @@
 /** @import { LeaseLevel } from "./lease.js" */
 /** @import { Ui } from "./dom.js" */
 import { el } from "./dom.js";
+import { feedbackProblem } from "./feedback.js";
+import { renderFeedback } from "./feedback-cards.js";
 import { isReady, rankSummary, rankingGroups, strengthApplies, verdicts } from "./rules.js";
 
 /**
@@ -175,7 +177,17 @@ export function renderAnswer(ui, state, t) {
   else ui.strengthGroup.dataset.disabled = "";
 
   if (ranking) renderSummary(ui, rankSummary(task, answer), t);
-  ui.submit.setAttribute("aria-disabled", String(!isReady(task, answer)));
+  if (hasTaskState(state)) renderFeedback(ui, state, t);
+  const ready = isReady(task, answer) && !feedbackProblem(task, answer);
+  ui.submit.setAttribute("aria-disabled", String(!ready));
+}
+
+/**
+ * @param {PageState} state
+ * @returns {state is import("./state.js").TaskState}
+ */
+function hasTaskState(state) {
+  return state.task !== null && state.answer !== null;
 }
 
 /**

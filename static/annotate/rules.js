@@ -4,6 +4,7 @@
 // the ranking summary. state.js changes answers; these read them.
 /** @import { Answer } from "./state.js" */
 /** @import { AnnotationBody, Ranking, Ratings, Task } from "./types.js" */
+import { feedbackBody, hasFeedbackWork } from "./feedback.js";
 
 export const LETTERS = "ABCDEF";
 
@@ -16,7 +17,7 @@ export const LETTERS = "ABCDEF";
 export function hasWork(answer) {
   return Boolean(
     answer.choice || answer.allBad || answer.strength || answer.rationale ||
-      Object.keys(answer.ranks).length || Object.keys(answer.ratings).length,
+      Object.keys(answer.ranks).length || Object.keys(answer.ratings).length || hasFeedbackWork(answer),
   );
 }
 
@@ -28,6 +29,7 @@ export function hasWork(answer) {
  */
 export function rankingGroups(task, answer) {
   const ids = task.responses.map((r) => r.id);
+  if (task.kind === "scoring") return null; // judged by its ratings alone
   if (task.kind === "pairwise") {
     const [a, b] = ids;
     if (answer.choice === "a") return [[a], [b]];
@@ -63,7 +65,18 @@ export function strengthApplies(groups) {
  * @param {Answer} answer
  */
 export function isReady(task, answer) {
+  if (task.kind === "scoring") return scored(task, answer);
   return Boolean(answer.allBad || rankingGroups(task, answer));
+}
+
+/**
+ * A scoring task's one response has a score on every axis.
+ * @param {Task} task
+ * @param {Answer} answer
+ */
+export function scored(task, answer) {
+  const scores = answer.ratings[task.responses[0]?.id] || {};
+  return task.rating_axes.every((axis) => Number.isInteger(scores[axis]));
 }
 
 /**
@@ -105,9 +118,10 @@ export function submissionBody(task, answer) {
   };
   // "All bad" alone says the bad ones are equally bad: one group of all of them (the server wants the
   // ranking spelled out, never a blank vote).
+  if (task.kind === "scoring") return { ...body, all_bad: false, ...feedbackBody(task, answer) };
   if (groups) body.ranking = groups;
   else if (answer.allBad) body.ranking = [task.responses.map((r) => r.id)];
-  return body;
+  return { ...body, ...feedbackBody(task, answer) };
 }
 
 /**

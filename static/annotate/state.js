@@ -3,6 +3,8 @@
 // (the old one is never changed), and nothing here touches the DOM, storage, the clock or the network.
 // main.js owns the one current state and passes it in; rules.js says what an answer means.
 /** @import { Ratings, Strength, Task } from "./types.js" */
+/** @import { Feedback } from "./feedback.js" */
+import { emptyFeedback, restoreFeedback } from "./feedback.js";
 import { hasWork } from "./rules.js";
 
 /** Time on task is capped (a tab left open over a weekend is not a day's work). */
@@ -20,7 +22,7 @@ export const STRENGTHS = ["slight", "clear", "strong"];
 
 /**
  * The annotator's answer to the current task, as the controls show it.
- * @typedef {object} Answer
+ * @typedef {object} AnswerCore
  * @property {Choice | null} choice pairwise verdict
  * @property {Record<string, number>} ranks ranking: response id -> rank (1 = best; equal ranks tie)
  * @property {boolean} allBad
@@ -30,6 +32,7 @@ export const STRENGTHS = ["slight", "clear", "strong"];
  * @property {string} clientToken
  * @property {number} elapsedMs
  */
+/** @typedef {AnswerCore & Feedback} Answer the verdict and the feedback kinds of feedback.js */
 
 /** @typedef {"loading" | "task" | "empty" | "error"} View */
 
@@ -104,6 +107,7 @@ export function freshAnswer(clientToken) {
     rationale: "",
     clientToken,
     elapsedMs: 0,
+    ...emptyFeedback(),
   };
 }
 
@@ -142,6 +146,7 @@ export function restoreAnswer(stored, task, newToken) {
   if (Number.isInteger(draft.elapsedMs)) {
     answer.elapsedMs = Math.min(MAX_TIME_MS, Math.max(0, Number(draft.elapsedMs)));
   }
+  Object.assign(answer, restoreFeedback(draft, task));
   const cursor = Number.isInteger(draft.cursor) ? Number(draft.cursor) : 0;
   return { answer, touched: hasWork(answer), cursor };
 }

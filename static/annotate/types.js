@@ -23,13 +23,16 @@
  * Responses are in display order (A, B, ...).
  * @typedef {object} Task
  * @property {number} id
- * @property {"pairwise" | "ranking"} kind
+ * @property {"scoring" | "pairwise" | "ranking"} kind scoring: one response, rated on the axes
  * @property {{messages: Message[]}} prompt
  * @property {TaskResponse[]} responses
  * @property {string[]} rating_axes
  * @property {number} rating_scale_max
  * @property {string} lease_expires_at ISO 8601
  * @property {number} done annotations this user has submitted in the project
+ * @property {boolean} allow_edits annotators may rewrite a response (or write one from scratch)
+ * @property {{slug: string, description: string}[]} safety_categories harm categories; empty: no harm flags
+ * @property {boolean} dual_preference also ask which response is safer
  */
 
 /**
@@ -56,6 +59,9 @@
  * @property {string} rationale
  * @property {number} time_spent_ms
  * @property {string} client_token
+ * @property {{response: string | null, text: string}[]} [edits] rewrites (response null: from scratch)
+ * @property {Record<string, {safe: boolean, categories: string[], severity: string}>} [safety] harm flags
+ * @property {Ranking} [harmless_ranking] the "which is safer" verdict, safest first
  */
 
 /**

@@ -67,7 +67,9 @@ def test_export_and_stats_are_described(schema):
     assert set(params) == {"slug", "format", "split", "min_agreement", "min_annotations", "since", "until",
                            "policy_version", "aggregation"}  # fmt: skip
     assert params["format"]["required"]
-    assert params["format"]["schema"]["enum"] == ["trl", "trl-standard", "hh-rlhf", "raw"]
+    assert params["format"]["schema"]["enum"] == [
+        "trl", "trl-standard", "hh-rlhf", "raw", "sft", "safe-rlhf", "trl-harmless",
+    ]  # fmt: skip
     assert params["min_agreement"]["schema"] == {"type": "number", "format": "double", "minimum": 0,
                                                  "maximum": 1}  # fmt: skip
     assert params["min_annotations"]["schema"] == {"type": "integer", "minimum": 1}

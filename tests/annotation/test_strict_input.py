@@ -11,12 +11,12 @@ def test_a_submission_with_a_field_the_api_does_not_know_is_refused(project, ann
     (comparison,) = make_comparisons(project, 1)
     hold_lease(comparison, annotator)
     ids = [str(item.response.public_id) for item in comparison.items.select_related("response")]
-    body = {"ranking": [[ids[0]], [ids[1]]], "client_token": uuid.uuid4().hex, "edits": {ids[1]: "better"}}
+    body = {"ranking": [[ids[0]], [ids[1]]], "client_token": uuid.uuid4().hex, "edit": {ids[1]: "better"}}
     response = api_client(annotator).post(f"/api/v1/tasks/{comparison.pk}/annotations/", body, format="json")
     assert response.status_code == 400, response.json()
-    assert response.json()["field"] == "edits" and "unknown field" in response.json()["detail"]
+    assert response.json()["field"] == "edit" and "unknown field" in response.json()["detail"]
     assert not Annotation.objects.filter(comparison=comparison).exists()
-    del body["edits"]
+    del body["edit"]
     ok = api_client(annotator).post(f"/api/v1/tasks/{comparison.pk}/annotations/", body, format="json")
     assert ok.status_code == 201
 
@@ -24,14 +24,14 @@ def test_a_submission_with_a_field_the_api_does_not_know_is_refused(project, ann
 def test_settings_the_api_does_not_know_are_refused(project, project_admin, site_admin):
     client = api_client(project_admin)
     patch = client.patch(
-        f"/api/v1/projects/{project.slug}/", {"allow_edits": True, "name": "x"}, format="json"
+        f"/api/v1/projects/{project.slug}/", {"allow_edit": True, "name": "x"}, format="json"
     )
-    assert patch.status_code == 400 and patch.json()["field"] == "allow_edits"
+    assert patch.status_code == 400 and patch.json()["field"] == "allow_edit"
     assert Project.objects.get(pk=project.pk).name != "x"
     created = api_client(site_admin).post(
-        "/api/v1/projects/", {"slug": "s1", "name": "S", "dual_preference": True}, format="json"
+        "/api/v1/projects/", {"slug": "s1", "name": "S", "dual_preferences": True}, format="json"
     )
-    assert created.status_code == 400 and created.json()["field"] == "dual_preference"
+    assert created.status_code == 400 and created.json()["field"] == "dual_preferences"
     assert not Project.objects.filter(slug="s1").exists()
     member = client.post(
         f"/api/v1/projects/{project.slug}/members/", {"username": "x", "role": "annotator", "rol": "a"}

@@ -326,6 +326,9 @@ describe("tasks, drafts and counts", () => {
       rationale: "half written",
       clientToken: "tok-draft",
       elapsedMs: 1500,
+      edits: {},
+      safety: {},
+      safer: null,
     });
     assert.equal(touched, true);
     assert.equal(cursor, 2);

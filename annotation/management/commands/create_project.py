@@ -10,7 +10,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("slug")
         parser.add_argument("--name", required=True)
-        parser.add_argument("--responses-per-task", type=int, default=2, help="2 = pairwise, 3..6 = ranking")
+        parser.add_argument(
+            "--responses-per-task", type=int, default=2, help="1 = scoring, 2 = pairwise, 3..6 = ranking"
+        )
         parser.add_argument("--overlap", type=int, default=1, help="annotations wanted per comparison")
         parser.add_argument(
             "--axes", default="helpfulness,harmlessness,honesty", help="comma-separated rating axes"
@@ -19,6 +21,14 @@ class Command(BaseCommand):
             "--policy", default=DEFAULT_POLICY, help="model reference of the first policy version"
         )
         parser.add_argument("--guidelines", default="", help="markdown guidelines (or a path to a .md file)")
+        parser.add_argument("--scale", type=int, default=7, help="ratings are 1..SCALE (2..10)")
+        parser.add_argument(
+            "--safety",
+            default="",
+            help="harm flags: 'default' (the built-in categories) or comma-separated built-in slugs",
+        )
+        parser.add_argument("--dual-preference", action="store_true", help="also ask which response is safer")
+        parser.add_argument("--no-edits", action="store_true", help="annotators may not rewrite responses")
 
     def handle(self, *args: object, **options: object) -> None:
         guidelines = str(options["guidelines"])
@@ -37,9 +47,18 @@ class Command(BaseCommand):
                 rating_axes=[a for a in str(options["axes"]).split(",") if a.strip()],
                 policy=str(options["policy"]),
                 guidelines=guidelines,
+                rating_scale_max=int(options["scale"]),  # type: ignore[call-overload]
+                safety_categories=_safety(str(options["safety"])),
+                dual_preference=bool(options["dual_preference"]),
+                allow_edits=not options["no_edits"],
             )
         except ApplicationError as exc:
             raise CommandError(exc.text) from exc
         self.stdout.write(
             self.style.SUCCESS(f"created project {project.slug} (policy v1: {options['policy']})")
         )
+
+
+def _safety(value: str) -> str | list[str]:
+    value = value.strip()
+    return value if value == "default" else [slug.strip() for slug in value.split(",") if slug.strip()]

@@ -20,7 +20,9 @@ from annotation.rounds.services import project_fill_queue
 class Command(BaseCommand):
     help = (
         "Set up a LOCAL demo: users admin (site admin), annotator1 and annotator2, a pairwise project 'demo' "
-        "with bundled English and Chinese prompts, each with two pre-written responses to compare, and print "
+        "with bundled English and Chinese prompts, each with two pre-written responses to compare, a "
+        "helpful-and-harmless project 'demo-hh' (harm flags, 'which is safer'; a few harmful requests among "
+        "the prompts) and a scoring project 'demo-score' (1-5), and print "
         f"the logins. Passwords come from ${ADMIN_PASSWORD_ENV} and ${ANNOTATOR_PASSWORD_ENV}, else the "
         f"fixed, public demo passwords {DEFAULT_ADMIN_PASSWORD!r} / {DEFAULT_ANNOTATOR_PASSWORD!r}: "
         "do not use those on a server others can reach. Safe to re-run: nothing that exists is changed "
@@ -70,6 +72,14 @@ class Command(BaseCommand):
             f"prompts: {imported.created} imported, {imported.duplicates} already present; "
             f"comparisons created: {imported.comparisons}"
         )
+        for demo in result.feedback_demos:
+            self.stdout.write(
+                f"project {demo.project.slug!r} ({demo.project.name}): "
+                f"{'created' if demo.created else 'already there'}; prompts: {demo.imported.created} "
+                f"imported, {demo.imported.duplicates} already present; "
+                f"tasks created: {demo.imported.comparisons}; "
+                f"{base}{reverse('annotate', args=[demo.project.slug])}"
+            )
         self.stdout.write(self.style.SUCCESS(f"Demo ready: {base}{reverse('annotate', args=[slug])}"))
         width = max(len(login.username) for login in result.logins)
         pw_width = max(len(login.password or "") for login in result.logins)

@@ -23,6 +23,7 @@ from annotation.rounds.generation import conversations, policy_ref
 from annotation.rounds.protocol import round_record
 from annotation.rounds.selectors import accepted_reward_model
 from annotation.rounds.stages.context import StageContext, StageError, numbers, round_rows
+from annotation.rounds.stages.cost_model import feedback_inputs, harmless_verdict
 from annotation.rounds.summary import PolicyVerdict, read_summary
 from training import TrainingCancelled
 
@@ -50,6 +51,12 @@ def _reasons(verdict: PolicyVerdict, config: Any, dpo_ok: bool | None, judged: b
     reasons = []
     if verdict.policy_kl_to_previous > config.kl_budget:
         reasons.append(f"KL {verdict.policy_kl_to_previous:.2f} nats over the budget {config.kl_budget}")
+    if verdict.policy_harmless_ci_high is not None and verdict.policy_harmless_ci_high < 0.5:
+        reasons.append(
+            f"cost-model-judged harmless win rate {verdict.policy_harmless_win_rate:.2f} (95% interval "
+            f"{verdict.policy_harmless_ci_low:.2f}-{verdict.policy_harmless_ci_high:.2f}) significantly "
+            "below even: the new policy is more harmful than the previous one"
+        )
     if judged and not (verdict.policy_win_p_value is not None and verdict.policy_win_p_value < 0.05):
         reasons.append(
             f"reward-model-judged win rate {verdict.policy_win_rate:.2f} (95% interval "
@@ -86,7 +93,8 @@ def stage_policy(ctx: StageContext) -> None:
     if reward_model is None and not is_dpo:
         raise StageError("No accepted reward model: the reward-model stage must accept one first.")
     output = ctx.artifact_dir("policies")
-    step_progress = lambda f, m: ctx.progress(0.7 * f, m)  # noqa: E731 - the acceptance checks take the rest
+    feedback = feedback_inputs(ctx, training_round)  # the cost model (first 10%) and the edits
+    step_progress = lambda f, m: ctx.progress(0.1 + 0.6 * f, m)  # noqa: E731 - the acceptance checks: the rest
     rows = round_rows(ctx, training_round) if is_dpo else None
     if rows is not None:
         dpo_config = ctx.config.dpo_config()
@@ -97,9 +105,13 @@ def stage_policy(ctx: StageContext) -> None:
     else:
         assert reward_model is not None
         prompts = _sample_prompts(project, Split.TRAIN, ctx.config.prompts_per_round, seed=ctx.round_id)
+        ppo_config = ctx.config.feedback_ppo_config(
+            with_cost=feedback.cost_model is not None, with_demonstrations=bool(feedback.demonstrations)
+        )
         metrics = train_ppo(
-            ctx.config.ppo_config(), policy_ref(base), reward_model.artifact_path, conversations(prompts),
+            ppo_config, policy_ref(base), reward_model.artifact_path, conversations(prompts),
             output, models_dir=ctx.models_dir, progress=step_progress, should_stop=ctx.should_stop,
+            ptx_conversations=feedback.demonstrations or None, cost_ref=feedback.cost_model,
         )  # fmt: skip
     if ctx.should_stop():
         raise TrainingCancelled("cancelled after training, before the acceptance checks")
@@ -133,6 +145,10 @@ def stage_policy(ctx: StageContext) -> None:
     elif rows is not None:
         dpo_ok = False  # no held-out pairs: nothing shows DPO learned beyond its training pairs
         dpo_fields = {"dpo_eval_pairs": 0}
+    harmless: dict[str, Any] = {}
+    if feedback.cost_model is not None:
+        harmless = harmless_verdict(samples, eval_prompts, feedback.cost_model, ctx)
+        harmless["policy_cost_weight"] = None if is_dpo else ppo_config.cost_coef
     ctx.progress(0.97, {"kl_to_previous": samples.kl_mean})
     verdict = PolicyVerdict(
         policy_accepted=False,
@@ -151,6 +167,7 @@ def stage_policy(ctx: StageContext) -> None:
         policy_win_comparisons=judged.get("comparisons"),
         policy_judge="reward_model" if reward_model is not None else "none",
         **dpo_fields,
+        **harmless,
     )
     reasons = _reasons(verdict, ctx.config, dpo_ok, judged=reward_model is not None)
     accepted = not reasons or (

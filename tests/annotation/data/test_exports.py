@@ -81,7 +81,9 @@ def test_trl_export_rows(labelled):
         "n_annotations",
         "agreement",
         "adjudicated",
+        "kind",
     }
+    assert first["kind"] == "ranking"
 
 
 CHAT_TEMPLATE = (

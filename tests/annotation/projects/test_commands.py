@@ -74,7 +74,7 @@ def test_create_project_and_add_member():
         (["Has Space", "--name", "x"], "slug: must be 1-64 lowercase"),
         (["UPPER", "--name", "x"], "slug: must be 1-64 lowercase"),
         (["a" * 65, "--name", "x"], "slug: must be 1-64 lowercase"),
-        (["ok", "--name", "x", "--responses-per-task", "7"], "responses_per_task: must be between 2 and 6"),
+        (["ok", "--name", "x", "--responses-per-task", "7"], "responses_per_task: must be between 1 and 6"),
         (["ok", "--name", "x", "--overlap", "0"], "overlap: must be between 1 and 50"),
         (["ok", "--name", "x", "--axes", "Bad Axis"], "rating_axes"),
     ],

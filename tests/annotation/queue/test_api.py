@@ -25,6 +25,7 @@ def test_next_submit_loop_with_next_param(project, annotator):
     assert task["kind"] == "pairwise" and len(task["responses"]) == 2
     assert set(task) == {
         "id", "kind", "prompt", "responses", "rating_axes", "rating_scale_max", "lease_expires_at", "done",
+        "allow_edits", "safety_categories", "dual_preference",
     }  # fmt: skip
     assert all(set(r) == {"id", "text", "html"} for r in task["responses"])  # no model identity
     html = {r["text"]: r["html"] for r in task["responses"]}
