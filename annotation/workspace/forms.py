@@ -39,15 +39,33 @@ LABELS = {
     "until": _("Annotated before (ISO 8601, with offset)"),
     "policy_version": _("Policy version"),
     "file": _("File"),
+    "gold_feedback": _("Show annotators the expected answer after a gold item"),
+    "gold_min_accuracy": _("Gold accuracy bar (0..1)"),
+    "gold_min_seen": _("Gold items seen before the bar applies"),
+    "gold_exclude_below": _("Leave flagged annotators out of consensus and exports"),
+    "review_agreement_below": _("Send to review below this agreement (0..1)"),
+    "allow_edits": _("Annotators may rewrite responses"),
+    "safety_categories": _("Harm categories (JSON)"),
+    "dual_preference": _("Also ask which response is safer"),
 }
+# Settings the API types loosely (their services check them, with their own messages) drawn as the control
+# their values are.
+WIDGETS = {"allow_edits": "checkbox", "dual_preference": "checkbox", "rating_scale_max": "number"}
 # Choice labels the page translates (the API's choices are their stored values).
 CHOICE_LABELS = {"admin": _("Admin"), "reviewer": _("Reviewer"), "annotator": _("Annotator")}
 HELP = {
     "rating_axes": _("Comma-separated, lowercase: helpfulness, harmlessness, honesty"),
-    "responses_per_task": _("2 = pairwise, 3..6 = ranking; fixed once comparisons exist"),
+    "responses_per_task": _("1 = scoring, 2 = pairwise, 3..6 = ranking; fixed once comparisons exist"),
+    "safety_categories": _(
+        '"default" for the built-in list (modelled on PKU-SafeRLHF), [] for none, or a list of slugs and '
+        '{"slug": ..., "description": ...} objects'
+    ),
     "since": _("For example 2025-01-31T00:00:00Z"),
     "until": _("For example 2025-02-01T00:00:00Z; a time without an offset is rejected"),
-    "format": _("trl and trl-standard: preference pairs; hh-rlhf: transcripts; raw: one row per annotation"),
+    "format": _(
+        "trl and trl-standard: preference pairs; hh-rlhf: transcripts; raw: one row per annotation; sft: the "
+        "annotators' rewrites; safe-rlhf: PKU-SafeRLHF's columns; trl-harmless: the safer-response pairs"
+    ),
     "split": _("Prompt split; all if unset"),
     "min_agreement": _("Keep pairs whose share of agreeing annotators is at least this"),
     "min_annotations": _("Keep comparisons with at least this many live annotations (default 1)"),
@@ -74,6 +92,8 @@ class FormField:
 def _widget(field: serializers.Field, name: str) -> tuple[str, str]:
     if name == "guidelines":
         return "markdown", "1"
+    if name in WIDGETS:
+        return WIDGETS[name], "1"
     if isinstance(field, serializers.BooleanField):
         return "checkbox", "1"
     if isinstance(field, serializers.ChoiceField):
@@ -161,12 +181,19 @@ def form_data(
         if widget == "list":
             data[name] = [item.strip() for item in raw.replace("\n", ",").split(",") if item.strip()]
         elif widget == "json":
+            if not raw.strip() and isinstance(field, serializers.JSONField) and not field.required:
+                continue  # left out, as a client would leave it out (a DictField's empty box clears it)
             try:
                 data[name] = json.loads(raw) if raw.strip() else {}
             except ValueError as exc:
                 raise exceptions.ValidationError({name: [f"not valid JSON: {exc}"]}) from exc
         elif raw == "" and not field.required and widget != "markdown":
             continue
+        elif isinstance(field, serializers.JSONField):  # a number typed loosely by the API (WIDGETS)
+            try:
+                data[name] = int(raw)
+            except ValueError:
+                data[name] = raw  # the service names the field and says what it must be
         else:
             data[name] = raw
     # What the form does not know (a hand-made post) goes on to the serializer, which rejects it by name.

@@ -107,7 +107,7 @@ def test_new_project_by_a_site_admin(site_admin):
     )
     assert (
         bad.status_code == 400
-        and b'data-error-for="responses_per_task">must be between 2 and 6' in bad.content
+        and b'data-error-for="responses_per_task">must be between 1 and 6' in bad.content
     )
     assert not Project.objects.filter(slug="fresh2").exists()
 
@@ -170,3 +170,25 @@ def test_the_last_admin_cannot_remove_or_demote_themselves(project, project_admi
     gone = client.post(f"/p/{project.slug}/members/{project_admin.username}/remove/")
     assert gone.status_code == 302 and gone["Location"] == "/"
     assert not Membership.objects.filter(project=project, user=project_admin).exists()
+
+
+def test_feedback_settings_through_the_forms(site_admin):
+    """The loosely typed feedback settings are drawn as the controls their values are (checkboxes, a number,
+    JSON), and the form sends them in the API's types."""
+    client = _client(site_admin)
+    page = client.get("/projects/new/").content.decode()
+    assert 'type="checkbox" id="f-dual_preference" name="dual_preference"' in page
+    created = client.post(
+        "/projects/new/",
+        {"slug": "hh", "name": "HH", "rating_scale_max": "5", "allow_edits": "1", "dual_preference": "1",
+         "safety_categories": '"default"', "lease_seconds": "600"},
+    )  # fmt: skip
+    assert created.status_code == 302, created.content.decode()[-2000:]
+    project = Project.objects.get(slug="hh")
+    assert (project.rating_scale_max, project.allow_edits, project.dual_preference) == (5, True, True)
+    assert len(project.safety_categories) > 5
+    changed = client.post("/p/hh/settings/", {"name": "HH", "rating_scale_max": "11"})
+    assert changed.status_code == 400 and b'data-error-for="rating_scale_max"' in changed.content
+    client.post("/p/hh/settings/", {"name": "HH", "rating_scale_max": "4", "lease_seconds": "600"})
+    project.refresh_from_db()
+    assert (project.rating_scale_max, project.allow_edits, project.dual_preference) == (4, False, False)
