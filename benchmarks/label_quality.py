@@ -9,7 +9,7 @@ and each flips the rule's verdict with probability --noise; one careless annotat
 random among first better / second better / tie. The "honest answer" of a comparison is the rule's. The
 consensus goes through the project's own code: consensus_of (majority) and dawid_skene_fit on
 ComparisonRecords; the flag through annotation.data.gold.below_bar with the project defaults
-(gold_min_seen 5, gold_min_accuracy 0.7) unless given.
+(gold_min_seen 10, gold_min_accuracy 0.7) unless given.
 
     .venv/bin/python benchmarks/label_quality.py [--trials 200] [--noise 0.15] [--repeat 1] [--rule length]
 """
@@ -135,7 +135,7 @@ def main() -> None:
     parser.add_argument("--noise", type=float, default=0.15, help="an honest annotator's flip probability")
     parser.add_argument("--repeat", type=int, default=1, help="copies of the 36 demo comparisons per trial")
     parser.add_argument("--rule", choices=sorted(RULES), default="length")
-    parser.add_argument("--gold-min-seen", type=int, default=5)
+    parser.add_argument("--gold-min-seen", type=int, default=10)
     parser.add_argument("--gold-min-accuracy", type=float, default=0.7)
     parser.add_argument("--gold-limit", type=int, default=100)
     parser.add_argument("--seed", type=int, default=12)
