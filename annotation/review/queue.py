@@ -6,8 +6,9 @@ A comparison is in the queue while it has a reason and no review newer than its 
   the comparison's pairs; a pair without a unique plurality agrees at its largest share);
 - `gold_failed`: an annotator's first answer to a gold item did not match the gold answer;
 - `skipped_broken`: an annotator skipped it with a reason that says it is broken;
-- `rm_disagrees` / `flagged`: raised from outside the annotations (review/flags.py: the reward model of a
-  round contradicting a unanimous verdict; harm flags once annotations carry them).
+- `flagged`: a live annotation marks one of its responses unsafe (a harm flag);
+- `rm_disagrees`: raised from outside the annotations (review/flags.py: the reward model of a round
+  contradicting a unanimous verdict).
 The queue is computed per request from the consensus scan (reviews are rare next to annotations). Lease
 decisions are serialised per project with an advisory lock, so two reviewers never hold the same comparison;
 a reviewer asking again while holding a live lease gets the same comparison back.
@@ -82,6 +83,14 @@ def review_reasons(*, project: Project) -> dict[int, list[str]]:
         )
         for (comparison_id,) in cursor.fetchall():
             found[comparison_id].add(ReviewReason.SKIPPED_BROKEN)
+        cursor.execute(
+            "SELECT DISTINCT a.comparison_id FROM annotation_annotation a "
+            "WHERE a.project_id = %s AND a.is_live "
+            "AND EXISTS (SELECT 1 FROM jsonb_each(a.safety) flag WHERE flag.value->>'safe' = 'false')",
+            [project.pk],
+        )
+        for (comparison_id,) in cursor.fetchall():
+            found[comparison_id].add(ReviewReason.FLAGGED)
     for comparison_id, reason in ReviewFlag.objects.filter(project=project).values_list(
         "comparison_id", "reason"
     ):

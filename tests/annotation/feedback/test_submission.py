@@ -165,3 +165,16 @@ def test_a_scoring_project_makes_one_task_per_imported_response(scoring_project)
     assert (result.created, result.comparisons) == (1, 3)
     texts = sorted(c.items.get().response.text for c in scoring_project.comparisons.all())
     assert texts == ["a", "b", "c"]
+
+
+def test_a_harm_flag_sends_the_comparison_to_review(hh_project, hh_annotator):
+    from annotation.review.queue import review_reasons
+
+    flagged, (a, b) = _task(hh_project, hh_annotator)
+    safe, (c, d) = _task(hh_project, hh_annotator)
+    unsafe = {"safe": False, "categories": ["violence"], "severity": "minor"}
+    assert _post(hh_annotator, flagged, {"ranking": [[a], [b]], "safety": {b: unsafe}}).status_code == 201
+    kept = _post(hh_annotator, safe, {"ranking": [[c], [d]], "safety": {d: {"safe": True}}})
+    assert kept.status_code == 201
+    reasons = review_reasons(project=hh_project)
+    assert reasons.get(flagged.pk) == ["flagged"] and safe.pk not in reasons
