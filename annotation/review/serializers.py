@@ -31,8 +31,15 @@ class ReviewAnnotationSerializer(serializers.Serializer):
     all_bad = serializers.BooleanField()
     ratings = serializers.DictField()
     rationale = serializers.CharField(allow_blank=True)
-    edits = serializers.ListField()
-    safety = serializers.DictField()
+    edits = serializers.ListField(
+        child=serializers.DictField(), help_text="[{response: the original's id or null (a new one), text}]"
+    )
+    safety = serializers.DictField(help_text="{response id: {safe, categories, severity}}")
+    harmless_ranking = serializers.ListField(
+        child=serializers.ListField(child=serializers.CharField()),
+        allow_null=True,
+        help_text="The safer-response verdict, safest first (dual preference)",
+    )
     gold_correct = serializers.BooleanField(allow_null=True)
     excluded = serializers.CharField(allow_null=True, help_text="rejected | flagged | null")
     time_spent_ms = serializers.IntegerField()

@@ -26,6 +26,19 @@ def _public_ranking(ranking: Any, public: dict[int, str]) -> list[list[str]]:
     return [[public.get(int(rid), str(rid)) for rid in group] for group in ranking or []]
 
 
+def _feedback(annotation: Annotation, public: dict[int, str]) -> dict[str, Any]:
+    """An annotation's rewrites, harm flags and safer verdict, with the responses' public ids."""
+    harmless = annotation.harmless_ranking
+    return {
+        "edits": [
+            {"response": public.get(edit["response"]) if edit.get("response") else None, "text": edit["text"]}
+            for edit in annotation.edits or []
+        ],
+        "safety": {public.get(int(rid), rid): flag for rid, flag in (annotation.safety or {}).items()},
+        "harmless_ranking": _public_ranking(harmless, public) if harmless else None,
+    }
+
+
 def review_payload(*, comparison: Comparison, reasons: list[str], lease: ReviewLeaseInfo | None) -> dict:
     """The comparison with every live annotation (pseudonymous, rationale included) and why it is here."""
     items = list(comparison.items.select_related("response").order_by("position"))
@@ -43,8 +56,7 @@ def review_payload(*, comparison: Comparison, reasons: list[str], lease: ReviewL
                 "all_bad": a.all_bad,
                 "ratings": {public.get(int(rid), rid): scores for rid, scores in (a.ratings or {}).items()},
                 "rationale": a.rationale,
-                "edits": [],  # rewrites and harm flags arrive with issue 11's fields
-                "safety": {},
+                **_feedback(a, public),
                 "gold_correct": a.gold_correct,
                 "excluded": trust.excluded(
                     comparison_id=comparison.pk, annotation_id=a.pk, annotator_id=a.annotator_id

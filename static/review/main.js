@@ -3,7 +3,7 @@
 // of it (pseudonymous, with its rationale), and a verdict with the keyboard alone. State lives in state.js
 // (pure); this module draws it and talks to the API. Model text arrives sanitised from the server (`html`);
 // everything else goes in as text.
-/** @import { ReviewItem, ReviewState } from "./state.js" */
+/** @import { ReviewAnnotation, ReviewItem, ReviewState } from "./state.js" */
 import { csrfToken, newToken } from "../annotate/api.js";
 import { readStrings, translator } from "../annotate/i18n.js";
 import {
@@ -96,6 +96,30 @@ function start(doc) {
     });
   }
 
+  /**
+   * Harm flags, the safer verdict and rewrites of one annotation, as text (model and annotator text is untrusted).
+   * @param {HTMLElement} card
+   * @param {ReviewItem} item
+   * @param {ReviewAnnotation} annotation
+   */
+  function drawFeedback(card, item, annotation) {
+    for (const [responseId, flag] of Object.entries(annotation.safety || {})) {
+      if (flag.safe !== false) continue;
+      const what = [lettersOf(item, [[responseId]]), (flag.categories || []).join(", "), flag.severity].filter(Boolean);
+      card.append(el("p", "tag tag-bad review-harm", `${t("unsafe")}: ${what.join(" · ")}`));
+    }
+    if (annotation.harmless_ranking) {
+      card.append(el("p", "review-safer", `${t("safer")}: ${lettersOf(item, annotation.harmless_ranking)}`));
+    }
+    for (const edit of annotation.edits || []) {
+      const label = edit.response ? t("edit.of", { label: lettersOf(item, [[edit.response]]) }) : t("edit.own");
+      const block = el("figure", "review-edit");
+      block.append(el("figcaption", "", label));
+      block.append(el("pre", "", edit.text));
+      card.append(block);
+    }
+  }
+
   function drawAnnotations() {
     if (!state) return;
     const current = state;
@@ -122,6 +146,7 @@ function start(doc) {
       head.append(reject);
       card.append(head);
       card.append(el("p", annotation.rationale ? "review-rationale" : "review-rationale muted", annotation.rationale || t("no_rationale")));
+      drawFeedback(card, current.item, annotation);
       box.append(card);
     });
   }

@@ -19,6 +19,9 @@
  * @property {boolean | null} gold_correct
  * @property {string | null} excluded
  * @property {number} time_spent_ms
+ * @property {{response: string | null, text: string}[]} [edits]  rewrites (response: the original's id)
+ * @property {Record<string, {safe: boolean, categories?: string[], severity?: string}>} [safety]  harm flags
+ * @property {string[][] | null} [harmless_ranking]  the safer-response verdict, safest first
  */
 /**
  * @typedef {object} ReviewItem

@@ -178,3 +178,21 @@ def test_a_harm_flag_sends_the_comparison_to_review(hh_project, hh_annotator):
     assert kept.status_code == 201
     reasons = review_reasons(project=hh_project)
     assert reasons.get(flagged.pk) == ["flagged"] and safe.pk not in reasons
+
+
+def test_the_reviewer_sees_harm_flags_rewrites_and_the_safer_verdict(hh_project, hh_annotator):
+    from annotation.review.services import review_payload
+
+    comparison, (a, b) = _task(hh_project, hh_annotator)
+    unsafe = {"safe": False, "categories": ["violence"], "severity": "minor"}
+    body = {
+        "ranking": [[a], [b]],
+        "harmless_ranking": [[a], [b]],
+        "safety": {b: unsafe},
+        "edits": [{"response": b, "text": "I can't help with hurting anyone."}],
+    }
+    assert _post(hh_annotator, comparison, body).status_code == 201
+    (seen,) = review_payload(comparison=comparison, reasons=["flagged"], lease=None)["annotations"]
+    assert seen["safety"][b] == {"safe": False, "categories": ["violence"], "severity": "minor"}
+    assert seen["edits"] == [{"response": b, "text": "I can't help with hurting anyone."}]
+    assert seen["harmless_ranking"] == [[a], [b]]
