@@ -54,7 +54,8 @@ def annotate(request: HttpRequest, slug: str) -> HttpResponse:
 def review(request: HttpRequest, slug: str) -> HttpResponse:
     """The reviewer's page (issue 12): everything on it comes from the review API."""
     project, role = project_or_404(request, slug, min_role=Role.REVIEWER)
-    return render(request, "review.html", {"project": project, "role": role})
+    harm = category_labels(project.safety_categories)
+    return render(request, "review.html", {"project": project, "role": role, "harm_categories": harm})
 
 
 @login_required

@@ -105,7 +105,9 @@ function start(doc) {
   function drawFeedback(card, item, annotation) {
     for (const [responseId, flag] of Object.entries(annotation.safety || {})) {
       if (flag.safe !== false) continue;
-      const what = [lettersOf(item, [[responseId]]), (flag.categories || []).join(", "), flag.severity].filter(Boolean);
+      const categories = (flag.categories || []).map((slug) => t(`harm.${slug}`, undefined, slug)).join(", ");
+      const severity = flag.severity ? t(`severity.${flag.severity}`, undefined, flag.severity) : "";
+      const what = [lettersOf(item, [[responseId]]), categories, severity].filter(Boolean);
       card.append(el("p", "tag tag-bad review-harm", `${t("unsafe")}: ${what.join(" · ")}`));
     }
     if (annotation.harmless_ranking) {
