@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 
 from annotation.access import project_for_user
 from annotation.data import serializers as ds
-from annotation.data.exports import preference_export
+from annotation.data.exports import export_from_query
 from annotation.data.imports import import_too_large, prompts_import, upload_lines
 from annotation.data.stats import project_stats
 from annotation.errors import ApplicationError
@@ -61,15 +61,7 @@ class ProjectExportView(APIView):
         project, _ = project_for_user(user=request.user, slug=slug, min_role=Role.ADMIN)
         query = ds.ExportQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        filters = {
-            key: value for key, value in query.validated_data.items() if key not in ("format", "aggregation")
-        }
-        stream = preference_export(
-            project=project,
-            fmt=query.validated_data["format"],
-            filters=filters,
-            aggregation=query.validated_data.get("aggregation"),
-        )
+        stream = export_from_query(project=project, query=query.validated_data)
         response = StreamingHttpResponse(stream.ndjson(), content_type="application/x-ndjson")
         response["Content-Disposition"] = f'attachment; filename="{project.slug}-{stream.fmt}.jsonl"'
         response["X-Accel-Buffering"] = "no"  # let a reverse proxy pass lines on as they come

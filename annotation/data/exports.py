@@ -15,6 +15,8 @@ from annotation.models import Project
 NDJSON_CHUNK_BYTES = 256 * 1024
 MAJORITY, DAWID_SKENE = "majority", "dawid-skene"
 AGGREGATIONS = (MAJORITY, DAWID_SKENE)
+INCLUDES = ("chosen",)  # sft: also the unanimous winners
+EXPORT_OPTIONS = ("format", "aggregation", "include")  # what an export query holds besides its filters
 
 
 class ExportStream:
@@ -22,12 +24,19 @@ class ExportStream:
     `max_annotation_id` (the newest annotation that went into them) describe what was produced."""
 
     def __init__(
-        self, *, project: Project, fmt: str, filters: PreferenceFilters, aggregation: str = MAJORITY
+        self,
+        *,
+        project: Project,
+        fmt: str,
+        filters: PreferenceFilters,
+        aggregation: str = MAJORITY,
+        include_chosen: bool = False,
     ) -> None:
         self.project = project
         self.fmt = fmt
         self.filters = filters
         self.aggregation = aggregation
+        self.include_chosen = include_chosen
         self.row_count = 0
         self.max_annotation_id = 0
 
@@ -59,6 +68,7 @@ class ExportStream:
                         min_agreement=self.filters.min_agreement,
                         pseudonym=pseudonym,
                         categories=categories,
+                        include_chosen=self.include_chosen,
                     )
                 )
                 if encode:
@@ -102,19 +112,43 @@ class ExportStream:
 
 
 def preference_export(
-    *, project: Project, fmt: str, filters: Mapping[str, Any] | None = None, aggregation: str | None = None
+    *,
+    project: Project,
+    fmt: str,
+    filters: Mapping[str, Any] | None = None,
+    aggregation: str | None = None,
+    include: str | None = None,
 ) -> ExportStream:
     """Validate the format and filters now (so bad input fails before any byte is sent) and return the
     lazy stream of rows. Raises ApplicationError naming the bad field. `aggregation`: majority (default)
-    or dawid-skene (skill-weighted, data/skill.py); a reviewer's override beats both."""
+    or dawid-skene (skill-weighted, data/skill.py); a reviewer's override beats both. `include="chosen"`
+    (sft only): the unanimous winners as SFT rows beside the edits."""
     if fmt not in FORMATS:
         raise ApplicationError(f"must be one of {', '.join(FORMATS)}", field="format")
     aggregation = aggregation or MAJORITY
     if aggregation not in AGGREGATIONS:
         raise ApplicationError(f"must be one of {', '.join(AGGREGATIONS)}", field="aggregation")
+    if include is not None and include not in INCLUDES:
+        raise ApplicationError(f"must be one of {', '.join(INCLUDES)}", field="include")
+    if include is not None and fmt != "sft":
+        raise ApplicationError("applies to the sft format only", field="include")
     parsed = PreferenceFilters.from_dict(filters)
     if fmt in ("raw", "sft") and parsed.min_agreement is not None:
         raise ApplicationError(
             f"applies to preference pairs; the {fmt} format has no agreement", field="min_agreement"
         )
-    return ExportStream(project=project, fmt=fmt, filters=parsed, aggregation=aggregation)
+    return ExportStream(
+        project=project, fmt=fmt, filters=parsed, aggregation=aggregation, include_chosen=include == "chosen"
+    )
+
+
+def export_from_query(*, project: Project, query: Mapping[str, Any]) -> ExportStream:
+    """An export from a checked query (ExportQuerySerializer's data): the API's and the export page's door."""
+    filters = {key: value for key, value in query.items() if key not in EXPORT_OPTIONS}
+    return preference_export(
+        project=project,
+        fmt=query["format"],
+        filters=filters,
+        aggregation=query.get("aggregation"),
+        include=query.get("include"),
+    )

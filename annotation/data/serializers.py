@@ -49,6 +49,11 @@ class ExportQuerySerializer(serializers.Serializer):
         required=False,
         help_text="How several annotators make one label: majority (default) or dawid-skene (skill-weighted)",
     )
+    include = serializers.ChoiceField(
+        choices=["chosen"],
+        required=False,
+        help_text="sft only: also the unanimous winners (chosen by every annotator, or by a reviewer)",
+    )
     split = serializers.ChoiceField(
         choices=Split.choices, required=False, help_text="Prompt split; all if unset"
     )
@@ -169,9 +174,9 @@ class RawRowSerializer(serializers.Serializer):
 
 class SftRowSerializer(serializers.Serializer):
     messages = ChatMessageSerializer(many=True, help_text="The conversation and the edit as the last turn")
-    source = serializers.CharField(help_text='"edit"')
+    source = serializers.CharField(help_text='"edit", or "chosen" (a unanimous winner, with include=chosen)')
     comparison_id = serializers.IntegerField()
-    response_id = serializers.IntegerField(help_text="The edit's own response id")
+    response_id = serializers.IntegerField(help_text="The edit's own response id, or the winner's")
 
 
 class SafeRlhfRowSerializer(serializers.Serializer):

@@ -93,7 +93,30 @@ class RatingPairs:
                     )  # fmt: skip
 
 
-def sft_rows(record: ComparisonRecord) -> Iterator[dict[str, Any]]:
+def unanimous_winner(record: ComparisonRecord, consensus: Consensus) -> int | None:
+    """The response placed above every other by the consensus, with every counted annotator agreeing (or a
+    reviewer's override deciding); None when there is no such response (ties at the top, all bad, a split)."""
+    if consensus.all_bad:
+        return None
+    everyone = {response.id for response in record.responses}
+    for candidate in everyone:
+        won = [pair for pair in consensus.pairs if pair.chosen_id == candidate]
+        if {pair.rejected_id for pair in won} == everyone - {candidate}:
+            unanimous = consensus.adjudicated or all(pair.agreement == 1 for pair in won)
+            return candidate if unanimous else None
+    return None
+
+
+def sft_rows(record: ComparisonRecord, consensus: Consensus | None = None) -> Iterator[dict[str, Any]]:
+    """One row per live edit; with `consensus`, also the comparison's unanimous winner."""
+    if consensus is not None and (winner := unanimous_winner(record, consensus)) is not None:
+        texts = {response.id: response.text for response in record.responses}
+        yield {
+            "messages": [*record.messages, {"role": "assistant", "content": texts[winner]}],
+            "source": "chosen",
+            "comparison_id": record.id,
+            "response_id": winner,
+        }
     for annotation in record.annotations:
         for edit in annotation.edits:
             yield {

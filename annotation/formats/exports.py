@@ -137,14 +137,15 @@ def format_rows(
     min_agreement: float | None = None,
     pseudonym: Callable[[int], str] | None = None,
     categories: list[str] | None = None,
+    include_chosen: bool = False,
 ) -> Iterator[dict]:
     """The rows of one comparison in format `fmt` (one of FORMATS); `categories` are the project's harm
-    category slugs (the safe-rlhf columns)."""
+    category slugs (the safe-rlhf columns); `include_chosen`: sft rows of the unanimous winner too."""
     if fmt == "raw":
         assert pseudonym is not None
         return raw_rows(record, pseudonym)
     if fmt == "sft":
-        return sft_rows(record)
+        return sft_rows(record, consensus if include_chosen else None)
     if fmt == "safe-rlhf":
         return safe_rlhf_rows(record, categories or [])
     if fmt == "trl-harmless":

@@ -65,7 +65,7 @@ def test_export_and_stats_are_described(schema):
     export = schema["paths"]["/api/v1/projects/{slug}/export/"]["get"]
     params = {p["name"]: p for p in export["parameters"]}
     assert set(params) == {"slug", "format", "split", "min_agreement", "min_annotations", "since", "until",
-                           "policy_version", "aggregation"}  # fmt: skip
+                           "policy_version", "aggregation", "include"}  # fmt: skip
     assert params["format"]["required"]
     assert params["format"]["schema"]["enum"] == [
         "trl", "trl-standard", "hh-rlhf", "raw", "sft", "safe-rlhf", "trl-harmless",

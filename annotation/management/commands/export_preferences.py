@@ -39,6 +39,9 @@ class Command(BaseCommand):
         parser.add_argument("--until", help="ISO 8601 date-time with a UTC offset: annotations before")
         parser.add_argument("--policy-version", type=int, help="comparisons with a response of this version")
         parser.add_argument("--aggregation", choices=["majority", "dawid-skene"], default="majority")
+        parser.add_argument(
+            "--include", choices=["chosen"], help="sft only: also the unanimous winners as SFT rows"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         project = Project.objects.filter(slug=options["slug"]).first()
@@ -50,7 +53,11 @@ class Command(BaseCommand):
         }
         try:
             stream = preference_export(
-                project=project, fmt=options["fmt"], filters=filters, aggregation=options["aggregation"]
+                project=project,
+                fmt=options["fmt"],
+                filters=filters,
+                aggregation=options["aggregation"],
+                include=options["include"],
             )
         except ApplicationError as exc:
             raise CommandError(f"--{(exc.field or 'format').replace('_', '-')}: {exc.message}") from exc

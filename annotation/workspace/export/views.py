@@ -6,7 +6,7 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from rest_framework.exceptions import ValidationError
 
-from annotation.data.exports import preference_export
+from annotation.data.exports import export_from_query
 from annotation.data.serializers import ExportQuerySerializer
 from annotation.errors import ApplicationError
 from annotation.models import Role
@@ -43,8 +43,7 @@ def export_download(request: HttpRequest, slug: str) -> HttpResponse:
     project, role = project_or_404(request, slug, min_role=Role.ADMIN)
     try:
         query = parse(ExportQuerySerializer, request.GET)
-        filters = {key: value for key, value in query.items() if key != "format"}
-        stream = preference_export(project=project, fmt=query["format"], filters=filters)
+        stream = export_from_query(project=project, query=query)
     except (ValidationError, ApplicationError) as exc:
         return _page(request, project, role, field_errors(exc))
     response = StreamingHttpResponse(stream.ndjson(first_chunk_bytes=1), content_type="application/x-ndjson")

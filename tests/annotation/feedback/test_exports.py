@@ -181,3 +181,30 @@ def test_the_cli_writes_every_new_format_as_parquet(judged, tmp_path, fmt):
     assert table.num_rows == {"trl": 4, "sft": 2, "safe-rlhf": 1, "trl-harmless": 1, "raw": 1}[fmt]
     if fmt == "raw":
         assert table.column("edits").to_pylist()[0][0]["text"] == "B, rewritten."
+
+
+def test_sft_with_include_chosen_adds_the_unanimous_winners(hh_project, hh_annotator):
+    """`&include=chosen`: the winner every annotator chose becomes an SFT row; a split comparison gives none;
+    include on another format is a 400 naming it."""
+    hh_project.overlap = 2
+    hh_project.save()
+    unanimous, split = make_comparisons(hh_project, 2)
+    second = member(hh_project)
+    for comparison, orders in ((unanimous, ([0, 1], [0, 1])), (split, ([0, 1], [1, 0]))):
+        public = [str(item.response.public_id) for item in comparison.items.select_related("response")]
+        for user, order in zip((hh_annotator, second), orders, strict=True):
+            submit(comparison, user, ranking=[[public[i]] for i in order])
+    admin = member(hh_project, Role.ADMIN)
+    assert export(admin, hh_project, format="sft") == []
+    rows = export(admin, hh_project, format="sft", include="chosen")
+    winner = unanimous.items.order_by("position").first().response
+    assert rows == [
+        {
+            "messages": [*unanimous.prompt.messages, {"role": "assistant", "content": winner.text}],
+            "source": "chosen",
+            "comparison_id": unanimous.pk,
+            "response_id": winner.pk,
+        }
+    ]
+    refused = api_client(admin).get(f"/api/v1/projects/{hh_project.slug}/export/?format=trl&include=chosen")
+    assert refused.status_code == 400 and refused.json()["field"] == "include"

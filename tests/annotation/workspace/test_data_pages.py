@@ -137,6 +137,10 @@ def test_export_download_streams_the_apis_rows(project, project_admin):
     api = api_client(project_admin).get(f"/api/v1/projects/{project.slug}/export/?format=trl")
     assert rows == [json.loads(line) for line in b"".join(api.streaming_content).splitlines()]
     assert len(rows) == 3 and rows[0]["chosen"][0]["role"] == "assistant"
+    download = f"/p/{project.slug}/export/download/"
+    skill = _client(project_admin).get(download, {"format": "trl", "aggregation": "dawid-skene"})
+    assert skill.status_code == 200  # the page's aggregation and include go where the API's go
+    assert len(b"".join(skill.streaming_content).splitlines()) == 3
 
 
 def test_export_errors_beside_the_field(project, project_admin):
