@@ -40,6 +40,9 @@ def parse_gold(
     explanation = value.get("explanation", "")
     if not isinstance(explanation, str) or len(explanation) > MAX_EXPLANATION_CHARS or "\x00" in explanation:
         problems.append(("gold.explanation", f"must be text of at most {MAX_EXPLANATION_CHARS} characters"))
+    if responses_needed == 1:
+        scoring = "a scoring project takes no gold items (a gold answer ranks a task's responses)"
+        return None, [("gold", scoring)]
     if n_responses is None:
         problems.append(("gold", "a gold item needs the line's responses"))
         return None, problems

@@ -56,6 +56,10 @@ def gold_create_from_comparison(
     comparison = Comparison.objects.select_for_update().filter(pk=comparison_id, project=project).first()
     if comparison is None:
         raise NotFound("No such comparison in this project.")
+    if project.is_scoring:
+        raise ApplicationError(
+            "a scoring project takes no gold items: a gold answer ranks a task's responses", field="ranking"
+        )
     if not isinstance(explanation, str) or len(explanation) > MAX_EXPLANATION or "\x00" in explanation:
         raise ApplicationError(f"must be text of at most {MAX_EXPLANATION} characters", field="explanation")
     public_to_id = {

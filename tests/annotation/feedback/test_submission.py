@@ -167,6 +167,25 @@ def test_a_scoring_project_makes_one_task_per_imported_response(scoring_project)
     assert texts == ["a", "b", "c"]
 
 
+def test_a_scoring_project_takes_no_gold_items(scoring_project):
+    """A gold answer ranks a task's responses; a scoring task has one, so gold is refused, never accepted
+    and scored as always right."""
+    from annotation.data.imports import ImportRejected, prompts_import
+    from annotation.models import Role
+    from tests.factories import member
+
+    line = {"id": "g1", "prompt": "Hi", "responses": [{"text": "a"}], "gold": {"ranking": [[0]]}}
+    with pytest.raises(ImportRejected) as rejected:
+        prompts_import(project=scoring_project, lines=[json.dumps(line).encode()])
+    assert [(e.line, e.field) for e in rejected.value.errors] == [(1, "gold")]
+    assert not scoring_project.comparisons.exists()
+    (comparison,) = make_comparisons(scoring_project, 1)
+    public = str(comparison.items.get().response.public_id)
+    admin = api_client(member(scoring_project, Role.ADMIN))
+    made = admin.post(f"/api/v1/comparisons/{comparison.pk}/gold/", {"ranking": [[public]]}, format="json")
+    assert made.status_code == 400 and made.json()["field"] == "ranking"
+
+
 def test_a_harm_flag_sends_the_comparison_to_review(hh_project, hh_annotator):
     from annotation.review.queue import review_reasons
 
