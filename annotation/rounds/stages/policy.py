@@ -47,7 +47,30 @@ def _judge(ctx: StageContext, project: Project, own: RewardModelVersion | None) 
     return accepted
 
 
-def _reasons(verdict: PolicyVerdict, config: Any, dpo_ok: bool | None, judged: bool) -> list[str]:
+def dpo_reason(accuracy: Any, *, judged: bool) -> str | None:
+    """Why DPO's own held-out preference accuracy (an AccuracyTest, None without held-out pairs) rejects the
+    policy, or None. Without a competent reward model it is the judge: it must be significantly above
+    chance. With one, the reward model's verdict decides and this accuracy only vetoes a policy whose
+    implicit rewards are significantly below chance: on 32 pairs it is too noisy to veto more (the
+    "concise" round of the efficacy benchmark: accuracy 0.53, yet an oracle win rate of 0.86)."""
+    if accuracy is None:
+        if judged:
+            return None
+        return "no held-out pairs to check DPO's own preference accuracy on (annotate eval prompts)"
+    if not judged and not accuracy.better_than_chance:
+        return (
+            f"DPO's own preference accuracy on {accuracy.pairs} held-out pairs, {accuracy.accuracy:.2f}, not "
+            f"significantly above chance (p = {accuracy.p_value:.3f})"
+        )
+    if judged and accuracy.ci_high < 0.5:
+        return (
+            f"DPO's own preference accuracy on {accuracy.pairs} held-out pairs, {accuracy.accuracy:.2f} (95% "
+            f"interval {accuracy.ci_low:.2f}-{accuracy.ci_high:.2f}), significantly below chance"
+        )
+    return None
+
+
+def _reasons(verdict: PolicyVerdict, config: Any, dpo: str | None, judged: bool) -> list[str]:
     reasons = []
     if verdict.policy_kl_to_previous > config.kl_budget:
         reasons.append(f"KL {verdict.policy_kl_to_previous:.2f} nats over the budget {config.kl_budget}")
@@ -64,14 +87,8 @@ def _reasons(verdict: PolicyVerdict, config: Any, dpo_ok: bool | None, judged: b
             f"prompts) not significantly above {config.min_win_rate} (one-sided p = "
             f"{verdict.policy_win_p_value:.3f})"
         )
-    if dpo_ok is False and not verdict.dpo_eval_pairs:
-        reasons.append("no held-out pairs to check DPO's own preference accuracy on (annotate eval prompts)")
-    elif dpo_ok is False:
-        reasons.append(
-            f"DPO's own preference accuracy on {verdict.dpo_eval_pairs} held-out pairs, "
-            f"{verdict.dpo_eval_accuracy:.2f}, not significantly above chance "
-            f"(p = {verdict.dpo_eval_p_value:.3f})"
-        )
+    if dpo is not None:
+        reasons.append(dpo)
     return reasons
 
 
@@ -129,21 +146,21 @@ def stage_policy(ctx: StageContext) -> None:
     if reward_model is not None:
         judge = reward_judge(reward_model.artifact_path, models_dir=ctx.models_dir)
         judged = judge_samples(samples, eval_prompts, judge, bar=ctx.config.min_win_rate, seed=ctx.round_id)
-    dpo_ok: bool | None = None
+    dpo: str | None = None
     dpo_fields: dict[str, Any] = {}
     if rows is not None and not rows.eval_is_train:
         margins = implicit_reward_margins(
             str(output), policy_ref(base), rows.eval, models_dir=ctx.models_dir, beta=dpo_config.beta
         )
         dpo_test = accuracy_test([1.0 if m > 0 else 0.5 if m == 0 else 0.0 for m in margins])
-        dpo_ok = dpo_test.better_than_chance
+        dpo = dpo_reason(dpo_test, judged=reward_model is not None)
         dpo_fields = {
             "dpo_eval_accuracy": dpo_test.accuracy,
             "dpo_eval_p_value": dpo_test.p_value,
             "dpo_eval_pairs": dpo_test.pairs,
         }
-    elif rows is not None:
-        dpo_ok = False  # no held-out pairs: nothing shows DPO learned beyond its training pairs
+    elif rows is not None:  # no held-out pairs: without a reward model nothing shows DPO learned
+        dpo = dpo_reason(None, judged=reward_model is not None)
         dpo_fields = {"dpo_eval_pairs": 0}
     harmless: dict[str, Any] = {}
     if feedback.cost_model is not None:
@@ -169,7 +186,7 @@ def stage_policy(ctx: StageContext) -> None:
         **dpo_fields,
         **harmless,
     )
-    reasons = _reasons(verdict, ctx.config, dpo_ok, judged=reward_model is not None)
+    reasons = _reasons(verdict, ctx.config, dpo, judged=reward_model is not None)
     accepted = not reasons or (
         not ctx.config.require_improvement and verdict.policy_kl_to_previous <= ctx.config.kl_budget
     )
