@@ -8,7 +8,7 @@ from django.db.models import Count, Q, QuerySet
 
 from annotation.data.pseudonyms import annotator_pseudonymiser
 from annotation.errors import NotFound
-from annotation.models import Annotation, Comparison, ComparisonItem, Project, Prompt, TrainingRound
+from annotation.models import Annotation, Comparison, ComparisonItem, Project, Prompt, Review, TrainingRound
 
 PAGE_SIZE = 50
 
@@ -111,7 +111,8 @@ def _source(item: ComparisonItem) -> str:
 
 def comparison_detail(*, project: Project, comparison_id: int, include_sources: bool) -> dict[str, Any]:
     """One comparison of the project: its prompt, its responses in display order (with their sources for
-    admins), and every annotation, superseded ones too, under the project's pseudonyms."""
+    admins), every annotation, superseded ones too, and every review (newest first: the first decides), under
+    the project's pseudonyms."""
     comparison = (
         Comparison.objects.filter(project=project, pk=comparison_id).select_related("prompt", "round").first()
     )
@@ -142,6 +143,7 @@ def comparison_detail(*, project: Project, comparison_id: int, include_sources: 
                 "created_at": annotation.created_at,
             }
         )
+    by_id = {a["id"]: a["annotator"] for a in annotations}  # a review names the annotations it rejected
     return {
         "comparison": comparison,
         "messages": comparison.prompt.messages,
@@ -156,6 +158,19 @@ def comparison_detail(*, project: Project, comparison_id: int, include_sources: 
         ],
         "annotations": annotations,
         "live": sum(1 for a in annotations if a["is_live"]),
+        "reviews": [
+            {
+                "verdict": review.verdict,
+                "reviewer": pseudonym(review.reviewer_id),
+                "ranking": [[letters.get(rid, str(rid)) for rid in group] for group in review.ranking or []],
+                "rejected": [by_id.get(aid, str(aid)) for aid in review.rejected_annotations or []],
+                "reasons": review.reasons,
+                "comment": review.comment,
+                "created_at": review.created_at,
+                "decides": index == 0,  # the latest review decides
+            }
+            for index, review in enumerate(Review.objects.filter(comparison=comparison).order_by("-id"))
+        ],
     }
 
 

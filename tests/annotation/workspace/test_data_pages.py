@@ -121,6 +121,30 @@ def test_comparison_page_shows_every_annotation_and_sources_to_admins_only(proje
     assert _client(project_admin).get(f"/p/{project.slug}/data/comparisons/{other.pk}/").status_code == 404
 
 
+def test_comparison_page_lists_its_reviews_newest_deciding(project, project_admin):
+    from annotation.models import Review
+
+    comparison = make_comparisons(project, 1)[0]
+    first = annotate(comparison, member(project), order=[0, 1], rationale="A")
+    reviewer = member(project, Role.REVIEWER)
+    url = f"/p/{project.slug}/data/comparisons/{comparison.pk}/"
+    assert "Not reviewed." in _client(project_admin).get(url).content.decode()
+    ids = [item.response_id for item in comparison.items.order_by("position")]
+    for verdict, ranking, rejected, comment in (
+        ("accept", None, [], "fine"),
+        ("override", [[ids[1]], [ids[0]]], [first], "<i>B is right</i>"),
+    ):
+        Review.objects.create(
+            comparison=comparison, project=project, reviewer=reviewer, verdict=verdict, ranking=ranking,
+            rejected_annotations=rejected, comment=comment, client_token=verdict,
+        )  # fmt: skip
+    html = _client(project_admin).get(url).content.decode()
+    rows = html.split('data-list="reviews"')[1]
+    assert rows.index('data-review-verdict="override"') < rows.index('data-review-verdict="accept"')
+    assert "Override: B &gt; A" in rows and "&lt;i&gt;B is right&lt;/i&gt;" in rows
+    assert reviewer.username not in rows and rows.count("decides") == 1
+
+
 def test_export_download_streams_the_apis_rows(project, project_admin):
     comparisons = make_comparisons(project, 3)
     annotator = member(project)
