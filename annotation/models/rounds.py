@@ -76,6 +76,23 @@ class RewardModelVersion(models.Model):
         return f"{self.project_id}:rm-v{self.version}"
 
 
+class ResponseScore(models.Model):
+    """An accepted reward model's score of one response (the comparison page shows it): written by the
+    round's reward-model stage for the responses of the comparisons it trained and checked on."""
+
+    response = models.ForeignKey("annotation.Response", on_delete=models.CASCADE, related_name="scores")
+    reward_model = models.ForeignKey(RewardModelVersion, on_delete=models.CASCADE, related_name="scores")
+    score = models.FloatField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["response", "reward_model"], name="response_score_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"response {self.response_id} scored {self.score:.3f} by rm {self.reward_model_id}"
+
+
 class RoundKind(models.TextChoices):
     PPO = "ppo", "PPO"
     DPO = "dpo", "DPO"

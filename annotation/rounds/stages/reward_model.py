@@ -12,7 +12,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Max
 
-from annotation.models import RewardModelVersion, RoundKind
+from annotation.models import ComparisonItem, ResponseScore, RewardModelVersion, RoundKind
 from annotation.review.flags import rm_disagreements_record, unanimous_rows
 from annotation.rounds.protocol import round_record
 from annotation.rounds.selectors import accepted_reward_model
@@ -53,6 +53,38 @@ def _flag_rm_disagreements(ctx: StageContext, training_round: Any, output: Any, 
     rejected = score(output, [r["prompt"] + r["rejected"] for r in unanimous], models_dir=ctx.models_dir)
     p = [1 / (1 + math.exp(c - r)) for c, r in zip(chosen, rejected, strict=True)]
     rm_disagreements_record(training_round=training_round, rows=unanimous, p_rejected_better=p)
+
+
+MAX_SCORED_RESPONSES = 4000  # bounds the stage's extra time (MiniLM scores a few hundred a second on a CPU)
+
+
+def _score_responses(ctx: StageContext, reward_model: RewardModelVersion, rows: RoundRows) -> int:
+    """Score the responses of the comparisons the round trained and checked on with the accepted reward
+    model (ResponseScore, shown on the comparison page); returns how many were scored."""
+    from training.reward import score
+
+    compared = {row["comparison_id"] for row in [*rows.train, *rows.eval] if row.get("comparison_id")}
+    items = list(
+        ComparisonItem.objects.filter(comparison_id__in=compared)
+        .select_related("response__prompt")
+        .order_by("response_id")
+        .distinct("response_id")[:MAX_SCORED_RESPONSES]
+    )
+    if not items:
+        return 0
+    conversations = [
+        [*item.response.prompt.messages, {"role": "assistant", "content": item.response.text}]
+        for item in items
+    ]
+    scores = score(reward_model.artifact_path, conversations, models_dir=ctx.models_dir)
+    ResponseScore.objects.bulk_create(
+        [
+            ResponseScore(response_id=item.response_id, reward_model=reward_model, score=float(value))
+            for item, value in zip(items, scores, strict=True)
+        ],
+        ignore_conflicts=True,  # a resumed stage scores again
+    )
+    return len(items)
 
 
 def stage_reward_model(ctx: StageContext) -> None:
@@ -129,6 +161,7 @@ def stage_reward_model(ctx: StageContext) -> None:
         )
     if accepted:  # issue 12: unanimous verdicts the accepted model contradicts go to the review queue
         _flag_rm_disagreements(ctx, training_round, output, rows)
+        _score_responses(ctx, reward_model, rows)
     ctx.progress(1.0, {"eval_accuracy": test.accuracy})
     if judge is None and training_round.kind == RoundKind.PPO and ctx.config.require_improvement:
         raise StageError(

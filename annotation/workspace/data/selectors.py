@@ -8,7 +8,16 @@ from django.db.models import Count, Q, QuerySet
 
 from annotation.data.pseudonyms import annotator_pseudonymiser
 from annotation.errors import NotFound
-from annotation.models import Annotation, Comparison, ComparisonItem, Project, Prompt, Review, TrainingRound
+from annotation.models import (
+    Annotation,
+    Comparison,
+    ComparisonItem,
+    Project,
+    Prompt,
+    ResponseScore,
+    Review,
+    TrainingRound,
+)
 
 PAGE_SIZE = 50
 
@@ -111,8 +120,8 @@ def _source(item: ComparisonItem) -> str:
 
 def comparison_detail(*, project: Project, comparison_id: int, include_sources: bool) -> dict[str, Any]:
     """One comparison of the project: its prompt, its responses in display order (with their sources for
-    admins), every annotation, superseded ones too, and every review (newest first: the first decides), under
-    the project's pseudonyms."""
+    admins) and the newest accepted reward model's score of each, every annotation, superseded ones too, and
+    every review (newest first: the first decides), under the project's pseudonyms."""
     comparison = (
         Comparison.objects.filter(project=project, pk=comparison_id).select_related("prompt", "round").first()
     )
@@ -144,6 +153,13 @@ def comparison_detail(*, project: Project, comparison_id: int, include_sources: 
             }
         )
     by_id = {a["id"]: a["annotator"] for a in annotations}  # a review names the annotations it rejected
+    scores: dict[int, tuple[float, int]] = {}  # response id -> (score, version) of the newest accepted RM
+    for response_id, value, version in (
+        ResponseScore.objects.filter(response_id__in=letters, reward_model__accepted=True)
+        .order_by("response_id", "-reward_model__version")
+        .values_list("response_id", "score", "reward_model__version")
+    ):
+        scores.setdefault(response_id, (value, version))
     return {
         "comparison": comparison,
         "messages": comparison.prompt.messages,
@@ -153,6 +169,7 @@ def comparison_detail(*, project: Project, comparison_id: int, include_sources: 
                 "id": item.response_id,
                 "text": item.response.text,
                 "source": _source(item) if include_sources else None,
+                "rm_score": scores.get(item.response_id),
             }
             for item in items
         ],

@@ -36,6 +36,10 @@ def _fake_reward_training(monkeypatch, new: list[float], previous: list[float]) 
 
     monkeypatch.setattr(training.reward, "train_reward_model", train_reward_model)
     monkeypatch.setattr(training.reward, "pairwise_correct", pairwise_correct)
+    # The accepted model then scores the round's responses (the comparison page's RM score).
+    monkeypatch.setattr(
+        training.reward, "score", lambda path, conversations, **kwargs: [0.0] * len(conversations)
+    )
     return seen
 
 
