@@ -27,6 +27,8 @@ from typing import IO, Any
 
 MANIFEST_NAME = "prefer_manifest.json"
 MANIFEST_FORMAT = 1
+# A policy saved part-way through training, inside the final one's directory (DPOConfig.earlier_checkpoint).
+EARLIER_DIR = "earlier"
 
 
 def _fsync_tree(root: Path) -> None:

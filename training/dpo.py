@@ -6,13 +6,14 @@ import copy
 import tempfile
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase, TrainerCallback
 
-from training.checkpoints import atomic_directory, data_hash, write_manifest
+from training.checkpoints import EARLIER_DIR, atomic_directory, data_hash, write_manifest
 from training.config import DPOConfig
 from training.metrics import (
     MetricsLog,
@@ -27,10 +28,19 @@ from training.rows import Conversation, preference_pairs
 
 
 class _Hooks(TrainerCallback):
-    def __init__(self, log: MetricsLog, total_steps: int, should_stop: StopCallback | None) -> None:
+    def __init__(
+        self,
+        log: MetricsLog,
+        total_steps: int,
+        should_stop: StopCallback | None,
+        save_at: int = 0,
+        save: Callable[[Any, int], None] | None = None,
+    ) -> None:
         self.log = log
         self.total_steps = total_steps
         self.should_stop = should_stop
+        self.save_at = save_at
+        self.save = save
         self.cancelled = False
 
     def on_log(
@@ -40,6 +50,8 @@ class _Hooks(TrainerCallback):
             self.log.log(state.global_step, state.global_step / self.total_steps, dict(logs))
 
     def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        if self.save is not None and state.global_step == self.save_at:
+            self.save(kwargs["model"], state.global_step)
         if self.should_stop is not None and self.should_stop():
             self.cancelled = True
             control.should_training_stop = True
@@ -190,7 +202,19 @@ def train_dpo(
         warnings.filterwarnings("ignore", message=".*gradient_checkpointing.*", category=FutureWarning)
         log = MetricsLog(tmp, progress)
         steps = config.steps_for(len(pairs))
-        hooks = _Hooks(log, steps, should_stop)
+
+        def save_earlier(current: Any, step: int) -> None:
+            snapshot = copy.deepcopy(current).merge_and_unload() if config.lora else current
+            earlier = tmp / EARLIER_DIR
+            save_model(snapshot, tokenizer, earlier)
+            write_manifest(
+                earlier, kind="policy", base_model=str(policy_ref), config=config.to_dict(),
+                metrics={"steps": step, "of_steps": steps}, data_hash=data_hash(pairs),
+                extra={"trainer": "dpo", "earlier": True},
+            )  # fmt: skip
+
+        save_at = int(steps * config.earlier_checkpoint)
+        hooks = _Hooks(log, steps, should_stop, save_at, save_earlier if save_at >= 1 else None)
         try:
             args = TRLDPOConfig(
                 output_dir=scratch,

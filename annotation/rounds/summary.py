@@ -86,6 +86,8 @@ class PolicyVerdict:
     policy_artifact: str
     policy_rejected_because: str = ""  # left out of the JSON when empty
     policy_version: int | None = None  # left out of the JSON when None
+    # DPO fell back to the policy it saved at this step: the final one was past the KL budget.
+    policy_earlier_step: int | None = None
     policy_kl_per_token: float | None = None
     policy_kl_budget: float | None = None
     policy_min_win_rate: float | None = None
@@ -178,6 +180,7 @@ class RoundSummary:
     policy_artifact: str | None = None
     policy_rejected_because: str | None = None
     policy_version: int | None = None
+    policy_earlier_step: int | None = None
     policy_kl_per_token: float | None = None
     policy_kl_budget: float | None = None
     policy_min_win_rate: float | None = None

@@ -1,6 +1,6 @@
 import pytest
 
-from training.checkpoints import is_complete
+from training.checkpoints import EARLIER_DIR, is_complete, read_manifest
 from training.config import DPOConfig
 from training.dpo import preference_log_ratio, train_dpo
 from training.metrics import TrainingCancelled
@@ -55,3 +55,20 @@ def test_dpo_with_lora_merges_and_can_be_cancelled(models_dir, tmp_path):
             should_stop=lambda: True,
         )
     assert not (tmp_path / "cancelled").exists()
+
+
+@pytest.mark.parametrize("lora", [False, True])
+def test_dpo_saves_an_earlier_checkpoint_part_way(models_dir, tmp_path, lora):
+    """`earlier_checkpoint`: the policy after that fraction of the steps, a model reference of its own, less
+    far from the start than the final policy (a round falls back to it when the final one drifts)."""
+    before = preference_log_ratio("tiny-causal-lm", ROWS, models_dir=models_dir)
+    config = DPOConfig(steps=8, batch_size=4, learning_rate=1e-3, earlier_checkpoint=0.5, lora=lora, lora_r=4)
+    train_dpo(config, "tiny-causal-lm", ROWS, tmp_path / "dpo", models_dir=models_dir)
+    earlier = tmp_path / "dpo" / EARLIER_DIR
+    assert is_complete(earlier) and read_manifest(earlier)["metrics"] == {"steps": 4, "of_steps": 8}
+    half = preference_log_ratio(earlier, ROWS, models_dir=models_dir)
+    final = preference_log_ratio(tmp_path / "dpo", ROWS, models_dir=models_dir)
+    assert before < half < final, (before, half, final)
+    off = DPOConfig(steps=2, batch_size=4)
+    train_dpo(off, "tiny-causal-lm", ROWS, tmp_path / "off", models_dir=models_dir)
+    assert not (tmp_path / "off" / EARLIER_DIR).exists()

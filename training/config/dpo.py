@@ -33,6 +33,11 @@ class DPOConfig(_ConfigBase):
     lora_r: int = option(16, "LoRA rank")
     lora_alpha: int = option(32, "LoRA alpha")
     seed: int = option(0, "data order and dropout seed")
+    earlier_checkpoint: float = option(
+        0.0,
+        "also save the policy after this fraction of the steps, in <output>/earlier (0: not); a round falls "
+        "back to it when the final policy has drifted past the KL budget",
+    )
 
     @classmethod
     def smoke(cls) -> Self:
@@ -43,6 +48,10 @@ class DPOConfig(_ConfigBase):
         self._require_positive("steps", "batch_size", "learning_rate", "beta", "max_length")
         if self.max_epochs < 0:
             raise ConfigError(f"DPOConfig.max_epochs: must be >= 0, got {self.max_epochs!r}")
+        if not 0 <= self.earlier_checkpoint < 1:
+            raise ConfigError(
+                f"DPOConfig.earlier_checkpoint: must be in [0, 1), got {self.earlier_checkpoint!r}"
+            )
 
     def steps_for(self, pairs: int) -> int:
         """The optimizer steps to run on `pairs` training pairs: `steps`, capped at `max_epochs` passes.

@@ -7,8 +7,12 @@ accepted when:
 - the reward model judges it better than `min_win_rate` by a one-sided test at 5%, the prompt as the unit
   of evidence (`training.acceptance.win_rate_test`: an unchanged policy is rejected at least 95% of the
   time);
-- for DPO, its own implicit-reward accuracy on the held-out pairs is better than chance by the same kind of
-  test; when no reward model can judge (none was accepted), that test alone decides, and the round says so.
+- for DPO, its own implicit-reward accuracy on the held-out pairs: when no reward model can judge (none was
+  accepted), it must be better than chance by the same kind of test, and that test alone decides; when one
+  judges, it only vetoes a policy significantly below chance (`dpo_reason`).
+A DPO policy that drifted past the KL budget by its last step is replaced by the checkpoint it saved part-way
+(`DPOConfig.earlier_checkpoint`, half the steps in rounds) when that one is within the budget, and the
+checks judge that one instead.
 """
 
 import dataclasses
@@ -26,6 +30,7 @@ from annotation.rounds.stages.context import StageContext, StageError, numbers, 
 from annotation.rounds.stages.cost_model import feedback_inputs, harmless_verdict
 from annotation.rounds.summary import PolicyVerdict, read_summary
 from training import TrainingCancelled
+from training.checkpoints import EARLIER_DIR, is_complete, read_manifest
 
 
 def _sample_prompts(project: Project, split: str, count: int, seed: int) -> list[Prompt]:
@@ -142,6 +147,16 @@ def stage_policy(ctx: StageContext) -> None:
         generation=ctx.config.evaluation_config(), should_stop=ctx.should_stop,
         progress=lambda f, m: ctx.progress(0.7 + 0.25 * f, {}),
     )  # fmt: skip
+    earlier_step = None
+    earlier = output / EARLIER_DIR
+    if is_dpo and samples.kl_mean > ctx.config.kl_budget and is_complete(earlier):
+        nearer = sample_pair(
+            str(earlier), policy_ref(base), eval_prompts, models_dir=ctx.models_dir,
+            generation=ctx.config.evaluation_config(), should_stop=ctx.should_stop,
+        )  # fmt: skip
+        if nearer.kl_mean <= ctx.config.kl_budget:  # judge the part-way policy instead
+            output, samples = earlier, nearer
+            earlier_step = int(read_manifest(earlier)["metrics"]["steps"])
     judged: dict[str, Any] = {}
     if reward_model is not None:
         judge = reward_judge(reward_model.artifact_path, models_dir=ctx.models_dir)
@@ -183,6 +198,7 @@ def stage_policy(ctx: StageContext) -> None:
         policy_win_prompts=judged.get("prompts"),
         policy_win_comparisons=judged.get("comparisons"),
         policy_judge="reward_model" if reward_model is not None else "none",
+        policy_earlier_step=earlier_step,
         **dpo_fields,
         **harmless,
     )

@@ -154,3 +154,48 @@ def test_cancel_during_the_acceptance_checks_registers_nothing(db, monkeypatch):
         stage_policy(ctx)
     assert PolicyVersion.objects.filter(project=project).count() == 1
     assert "policy_accepted" not in TrainingRound.objects.get(pk=ctx.round_id).metrics.get("summary", {})
+
+
+@pytest.mark.parametrize(("earlier_kl", "accepted"), [(3.0, True), (8.5, False)], ids=["within", "over"])
+def test_a_dpo_policy_past_the_budget_falls_back_to_its_earlier_checkpoint(
+    db, monkeypatch, earlier_kl, accepted
+):
+    """The final DPO policy drifted past the KL budget: the one it saved half-way is judged instead when it is
+    within the budget, and registered if it passes; otherwise the round rejects as before."""
+    import training.dpo
+    import training.evaluation
+    from training.checkpoints import EARLIER_DIR, write_manifest
+
+    project, _, _ = loop_project_with_distinct_prompts()
+    _reward_model(project)
+    seen = _fake_policy_training(monkeypatch, kl=9.0, win=SIGNIFICANT, margins=[0.3] * 30)
+    final_pair = training.evaluation.sample_pair
+
+    def train(config, policy, rows, output, **kwargs):
+        (output / EARLIER_DIR).mkdir(parents=True)
+        write_manifest(
+            output / EARLIER_DIR, kind="policy", base_model="tiny-causal-lm", metrics={"steps": 25}
+        )
+        seen["config"] = config
+        return {"steps": 50}
+
+    def sample_pair(candidate, *args, **kwargs):
+        samples = final_pair(candidate, *args, **{"progress": lambda f, m: None, **kwargs})
+        if candidate.endswith(EARLIER_DIR):
+            samples.kl[:] = [earlier_kl] * len(samples.kl)
+        return samples
+
+    monkeypatch.setattr(training.dpo, "train_dpo", train)
+    monkeypatch.setattr(training.evaluation, "sample_pair", sample_pair)
+    ctx = stage_context(project, {"eval_fraction": 0.5}, kind=RoundKind.DPO)
+    stage_snapshot(ctx)
+    stage_policy(ctx)
+    assert seen["config"].earlier_checkpoint == 0.5  # the rounds' default
+    summary = TrainingRound.objects.get(pk=ctx.round_id).metrics["summary"]
+    assert summary["policy_accepted"] is accepted
+    if accepted:
+        assert summary["policy_earlier_step"] == 25 and summary["policy_kl_to_previous"] == 3.0
+        assert PolicyVersion.objects.get(project=project, version=2).artifact_path.endswith(EARLIER_DIR)
+    else:
+        assert "KL 9.00 nats over the budget 8.0" in summary["policy_rejected_because"]
+        assert "policy_earlier_step" not in summary
