@@ -17,6 +17,7 @@ checks judge that one instead.
 
 import dataclasses
 import random
+import shutil
 from typing import Any
 
 from django.db import transaction
@@ -233,4 +234,6 @@ def stage_policy(ctx: StageContext) -> None:
             policy=policy,
             summary=dataclasses.replace(verdict, policy_version=version),
         )
+    if earlier_step is None:
+        shutil.rmtree(earlier, ignore_errors=True)  # the final policy stands: its half-way copy is not needed
     ctx.progress(1.0, {})

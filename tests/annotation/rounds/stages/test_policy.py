@@ -2,6 +2,7 @@
 accuracy) and its cancellation, with the training library's calls replaced."""
 
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -156,27 +157,31 @@ def test_cancel_during_the_acceptance_checks_registers_nothing(db, monkeypatch):
     assert "policy_accepted" not in TrainingRound.objects.get(pk=ctx.round_id).metrics.get("summary", {})
 
 
-@pytest.mark.parametrize(("earlier_kl", "accepted"), [(3.0, True), (8.5, False)], ids=["within", "over"])
+@pytest.mark.parametrize(
+    ("final_kl", "earlier_kl", "accepted", "fell_back"),
+    [(9.0, 3.0, True, True), (9.0, 8.5, False, False), (1.0, 3.0, True, False)],
+    ids=["earlier-within", "both-over", "final-within"],
+)
 def test_a_dpo_policy_past_the_budget_falls_back_to_its_earlier_checkpoint(
-    db, monkeypatch, earlier_kl, accepted
+    db, monkeypatch, final_kl, earlier_kl, accepted, fell_back
 ):
     """The final DPO policy drifted past the KL budget: the one it saved half-way is judged instead when it is
-    within the budget, and registered if it passes; otherwise the round rejects as before."""
+    within the budget, and registered if it passes; otherwise the round rejects as before. A final policy
+    that stands drops its half-way copy."""
     import training.dpo
     import training.evaluation
     from training.checkpoints import EARLIER_DIR, write_manifest
 
     project, _, _ = loop_project_with_distinct_prompts()
     _reward_model(project)
-    seen = _fake_policy_training(monkeypatch, kl=9.0, win=SIGNIFICANT, margins=[0.3] * 30)
+    seen = _fake_policy_training(monkeypatch, kl=final_kl, win=SIGNIFICANT, margins=[0.3] * 30)
     final_pair = training.evaluation.sample_pair
 
     def train(config, policy, rows, output, **kwargs):
-        (output / EARLIER_DIR).mkdir(parents=True)
-        write_manifest(
-            output / EARLIER_DIR, kind="policy", base_model="tiny-causal-lm", metrics={"steps": 25}
-        )
-        seen["config"] = config
+        earlier = output / EARLIER_DIR
+        earlier.mkdir(parents=True)
+        write_manifest(earlier, kind="policy", base_model="tiny-causal-lm", metrics={"steps": 25})
+        seen.update(config=config, output=output)
         return {"steps": 50}
 
     def sample_pair(candidate, *args, **kwargs):
@@ -193,9 +198,12 @@ def test_a_dpo_policy_past_the_budget_falls_back_to_its_earlier_checkpoint(
     assert seen["config"].earlier_checkpoint == 0.5  # the rounds' default
     summary = TrainingRound.objects.get(pk=ctx.round_id).metrics["summary"]
     assert summary["policy_accepted"] is accepted
-    if accepted:
-        assert summary["policy_earlier_step"] == 25 and summary["policy_kl_to_previous"] == 3.0
-        assert PolicyVersion.objects.get(project=project, version=2).artifact_path.endswith(EARLIER_DIR)
+    assert summary.get("policy_earlier_step") == (25 if fell_back else None)
+    if fell_back:
+        assert summary["policy_kl_to_previous"] == earlier_kl
+        registered = PolicyVersion.objects.get(project=project, version=2).artifact_path
+        assert registered.endswith(EARLIER_DIR) and (Path(registered) / "prefer_manifest.json").exists()
+    elif accepted:
+        assert not (seen["output"] / EARLIER_DIR).exists()
     else:
         assert "KL 9.00 nats over the budget 8.0" in summary["policy_rejected_because"]
-        assert "policy_earlier_step" not in summary
