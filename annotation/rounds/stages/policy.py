@@ -143,18 +143,18 @@ def stage_policy(ctx: StageContext) -> None:
     eval_prompts = conversations(
         _sample_prompts(project, Split.EVAL, ctx.config.eval_prompts, seed=ctx.round_id + 1)
     )
-    samples = sample_pair(
-        str(output), policy_ref(base), eval_prompts, models_dir=ctx.models_dir,
-        generation=ctx.config.evaluation_config(), should_stop=ctx.should_stop,
-        progress=lambda f, m: ctx.progress(0.7 + 0.25 * f, {}),
-    )  # fmt: skip
+
+    def sample(candidate: Any, progress: Any = None) -> Any:
+        return sample_pair(
+            str(candidate), policy_ref(base), eval_prompts, models_dir=ctx.models_dir,
+            generation=ctx.config.evaluation_config(), should_stop=ctx.should_stop, progress=progress,
+        )  # fmt: skip
+
+    samples = sample(output, progress=lambda f, m: ctx.progress(0.7 + 0.25 * f, {}))
     earlier_step = None
     earlier = output / EARLIER_DIR
     if is_dpo and samples.kl_mean > ctx.config.kl_budget and is_complete(earlier):
-        nearer = sample_pair(
-            str(earlier), policy_ref(base), eval_prompts, models_dir=ctx.models_dir,
-            generation=ctx.config.evaluation_config(), should_stop=ctx.should_stop,
-        )  # fmt: skip
+        nearer = sample(earlier)
         if nearer.kl_mean <= ctx.config.kl_budget:  # judge the part-way policy instead
             output, samples = earlier, nearer
             earlier_step = int(read_manifest(earlier)["metrics"]["steps"])

@@ -185,7 +185,9 @@ def test_a_dpo_policy_past_the_budget_falls_back_to_its_earlier_checkpoint(
         return {"steps": 50}
 
     def sample_pair(candidate, *args, **kwargs):
-        samples = final_pair(candidate, *args, **{"progress": lambda f, m: None, **kwargs})
+        samples = final_pair(
+            candidate, *args, **{**kwargs, "progress": kwargs.get("progress") or (lambda f, m: None)}
+        )
         if candidate.endswith(EARLIER_DIR):
             samples.kl[:] = [earlier_kl] * len(samples.kl)
         return samples
