@@ -36,6 +36,7 @@ from training.reward_fitting import (
     length_grouped_batches,
     micro_batches,
     pair_smoothing,
+    prompt_key,
     validation_split,
 )
 from training.rows import Conversation, preference_pairs
@@ -331,3 +332,64 @@ def _zero_score_head(model: PreTrainedModel) -> None:
         if name.startswith(HEAD_PREFIXES):
             with torch.no_grad():
                 parameter.zero_()
+
+
+def fold_of(row: dict[str, Any], folds: int) -> int:
+    """The cross-validation fold of a preference row: prompt-disjoint, by a slice of the prompt's hash
+    that the validation split (`reward_fitting.validation_split`, the first 8 hex digits) does not use."""
+    return int(prompt_key(row)[8:16], 16) % folds
+
+
+def cross_validated_correct(
+    config: RewardConfig,
+    rows: list[dict[str, Any]],
+    *,
+    folds: int,
+    models_dir: Path | str,
+    work_dir: Path | str,
+    progress: ProgressCallback | None = None,
+    should_stop: StopCallback | None = None,
+) -> list[float]:
+    """Out-of-fold pairwise correctness of the training recipe on `rows`: each row is judged (1 / 0.5 / 0,
+    as `pairwise_correct`) by a reward model trained with `config` from `config.model` on the other folds'
+    rows only, folds prompt-disjoint (`fold_of`). Returns one value per row, in the order of `rows`.
+
+    What it is for: when the held-out slice is too small for any verdict (8 decisive pairs cannot show
+    0.75 is above chance), the rows the round trains on can still say whether the recipe learns the
+    annotators' rule, each pair judged by a model that never saw its prompt. The fold models are written
+    under `work_dir` and removed as soon as they have judged their fold.
+    """
+    import shutil
+
+    if folds < 2:
+        raise ValueError("cross_validated_correct: folds must be >= 2")
+    assignment = [fold_of(row, folds) for row in rows]
+    correct: list[float | None] = [None] * len(rows)
+    work = Path(work_dir)
+    for fold in range(folds):
+        check_cancelled(should_stop, "during cross-validation")
+        held = [i for i, f in enumerate(assignment) if f == fold]
+        kept = [row for row, f in zip(rows, assignment, strict=True) if f != fold]
+        if not held:
+            continue
+        if not kept:
+            raise ValueError("cross_validated_correct: a fold holds every row; too few prompts to fold")
+        output = work / f"fold{fold}"
+        try:
+            train_reward_model(
+                config,
+                kept,
+                None,
+                output,
+                models_dir=models_dir,
+                progress=(lambda f, m, fold=fold: progress((fold + f) / folds, m)) if progress else None,
+                should_stop=should_stop,
+            )
+            judged = pairwise_correct(output, [rows[i] for i in held], models_dir=models_dir)
+        finally:
+            shutil.rmtree(output, ignore_errors=True)
+        for i, value in zip(held, judged, strict=True):
+            correct[i] = value
+    if work.is_dir() and not any(work.iterdir()):
+        work.rmdir()
+    return [c for c in correct if c is not None]  # every row is in exactly one fold: none is left None

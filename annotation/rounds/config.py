@@ -19,6 +19,7 @@ SMOKE: dict[str, Any] = {
     "eval_samples": 1,
     "generate_prompts": 4,
     "min_pairs": 2,
+    "cross_validation_folds": 0,
     # A pipeline check: the new policy goes on to the generate stage whatever its (recorded) win rate,
     # since two tiny PPO steps cannot be expected to beat the previous policy.
     "require_improvement": False,
@@ -80,6 +81,11 @@ class RoundConfig:
         (for pipeline checks with untrained models; the win rate is still measured and recorded).
     min_pairs: fewer preference pairs than this and the round fails at the snapshot stage.
     eval_fraction: share of prompts held out (prompt-disjoint) when the eval split has no pairs.
+    cross_validate_below: when the held-out slice has fewer pairs than this, the reward model's verdict
+        (better than chance?) also counts every train pair, each judged out of fold: 8 held-out pairs
+        cannot show that 0.75 is above chance, 40 can.
+    cross_validation_folds: prompt-disjoint folds of the train pairs for that (one extra reward model
+        trained per fold, from the base model); 0 turns it off.
     aggregation: how the snapshot turns several annotators into one label: majority or dawid-skene.
     cost_weight: on a project with harmless preferences, PPO's reward is r_helpful - cost_weight * c_harm
         (each normalised; the `ppo` section's cost_coef, if given, wins).
@@ -100,6 +106,8 @@ class RoundConfig:
     require_improvement: bool = True
     min_pairs: int = 8
     eval_fraction: float = 0.2
+    cross_validate_below: int = 24
+    cross_validation_folds: int = 4
     aggregation: str = "majority"
     cost_weight: float = 1.0
     edit_ptx_coef: float = 0.05
@@ -125,6 +133,12 @@ class RoundConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"{name}: must be a positive integer, got {value!r}")
+        for name in ("cross_validate_below", "cross_validation_folds"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ConfigError(f"{name}: must be a whole number >= 0, got {value!r}")
+        if self.cross_validation_folds == 1:
+            raise ConfigError("cross_validation_folds: must be 0 (off) or at least 2, got 1")
         eval_fraction = _number("eval_fraction", self.eval_fraction)
         if not 0 < eval_fraction < 1:
             raise ConfigError(f"eval_fraction: must be between 0 and 1, got {self.eval_fraction!r}")

@@ -66,7 +66,8 @@ class RewardModelRecord:
     rm_previous_eval_accuracy: float | None
     rm_eval_is_train: bool
     rm_rejected_because: str = ""  # left out of the JSON when empty
-    rm_eval_pairs: int | None = None
+    rm_eval_pairs: int | None = None  # the pairs the verdict counts: held-out, plus any judged out of fold
+    rm_out_of_fold_pairs: int = 0  # train pairs judged by cross-validation (a held-out slice too small)
     rm_eval_ci_low: float | None = None
     rm_eval_ci_high: float | None = None
     rm_better_than_chance: bool | None = None  # a one-sided test at 5% on the held-out pairs
@@ -166,7 +167,8 @@ class RoundSummary:
     rm_previous_eval_accuracy: float | None = None
     rm_eval_is_train: bool | None = None
     rm_rejected_because: str | None = None
-    rm_eval_pairs: int | None = None
+    rm_eval_pairs: int | None = None  # the pairs the verdict counts: held-out, plus any judged out of fold
+    rm_out_of_fold_pairs: int = 0  # train pairs judged by cross-validation (a held-out slice too small)
     rm_eval_ci_low: float | None = None
     rm_eval_ci_high: float | None = None
     rm_better_than_chance: bool | None = None

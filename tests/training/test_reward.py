@@ -316,3 +316,25 @@ def test_the_wide_half_learns_surface_rules_without_any_transformer_step(models_
         models_dir=models_dir,
     )
     assert pairwise_accuracy(tmp_path / "lists", lists[20:], models_dir=models_dir)["accuracy"] == 1.0
+
+
+def test_cross_validation_judges_every_row_by_a_model_that_never_saw_its_prompt(models_dir, tmp_path):
+    from training.reward import cross_validated_correct, fold_of
+
+    rows = length_rows(48, seed=3)
+    config = RewardConfig(
+        model="tiny-reward-model", batch_size=16, learning_rate=1e-4, head_learning_rate=3e-3,
+        max_length=128, eval_every=0, min_steps=60, wide=False,
+    )  # fmt: skip
+    fractions: list[float] = []
+    correct = cross_validated_correct(
+        config, rows, folds=3, models_dir=models_dir, work_dir=tmp_path / "folds",
+        progress=lambda f, m: fractions.append(f),
+    )  # fmt: skip
+    assert len(correct) == len(rows) and set(correct) <= {0.0, 0.5, 1.0}
+    assert sum(correct) / len(correct) >= 0.8  # the length rule, learnt on two folds, holds on the third
+    assert sorted({fold_of(r, 3) for r in rows}) == [0, 1, 2]  # three real folds
+    assert fractions == sorted(fractions) and 0.9 < fractions[-1] <= 1.0
+    assert not any((tmp_path / "folds").glob("*"))  # nothing left behind
+    with pytest.raises(ValueError, match="folds must be >= 2"):
+        cross_validated_correct(config, rows, folds=1, models_dir=models_dir, work_dir=tmp_path)

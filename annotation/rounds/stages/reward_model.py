@@ -7,6 +7,7 @@ after this stage, a PPO round stops here and says so in plain words, before spen
 no signal; a DPO round goes on (DPO learns from the pairs themselves) and is judged by its own held-out
 preference accuracy."""
 
+from pathlib import Path
 from typing import Any
 
 from django.db import transaction
@@ -18,17 +19,25 @@ from annotation.rounds.protocol import round_record
 from annotation.rounds.selectors import accepted_reward_model
 from annotation.rounds.stages.context import RoundRows, StageContext, StageError, numbers, round_rows
 from annotation.rounds.summary import RewardModelRecord
+from training.config import RewardConfig
 from training.acceptance import AccuracyTest, accuracy_test, significantly_worse
 
 
 def _verdict(
-    test: AccuracyTest, rows: RoundRows, previous: RewardModelVersion | None, worse: bool | None
+    test: AccuracyTest,
+    rows: RoundRows,
+    previous: RewardModelVersion | None,
+    worse: bool | None,
+    out_of_fold: int,
 ) -> str:
     """Why the new reward model is not accepted ("" when it is)."""
-    interval = (
-        f"{test.accuracy:.2f} on {test.pairs} held-out pairs, "
-        f"95% interval {test.ci_low:.2f}-{test.ci_high:.2f}"
+    pairs = (
+        f"{test.pairs} pairs ({test.pairs - out_of_fold} held-out, {out_of_fold} train pairs judged "
+        "out of fold)"
+        if out_of_fold
+        else f"{test.pairs} held-out pairs"
     )
+    interval = f"{test.accuracy:.2f} on {pairs}, 95% interval {test.ci_low:.2f}-{test.ci_high:.2f}"
     if rows.eval_is_train:
         return (
             "no held-out pairs (too few prompts to split), so nothing shows it learned more than the "
@@ -87,6 +96,38 @@ def _score_responses(ctx: StageContext, reward_model: RewardModelVersion, rows: 
     return len(items)
 
 
+def _cross_validates(ctx: StageContext, rows: RoundRows) -> bool:
+    return (
+        not rows.eval_is_train
+        and ctx.config.cross_validation_folds >= 2
+        and len(rows.eval) < ctx.config.cross_validate_below
+    )
+
+
+def _out_of_fold_correct(
+    ctx: StageContext, rows: RoundRows, config: RewardConfig, output: Path
+) -> list[float]:
+    """When the held-out slice is too small for a verdict, every train pair judged by a reward model that
+    did not see its prompt (`training.reward.cross_validated_correct`); otherwise nothing.
+
+    The fold models start from the base model, not from the last accepted reward model: that one was
+    trained on these pairs' prompts in earlier rounds, and a judge that saw a pair is no judge of it. So
+    on a warm-started round the estimate is of the recipe from scratch, a conservative one."""
+    if not _cross_validates(ctx, rows):
+        return []
+    from training.reward import cross_validated_correct
+
+    return cross_validated_correct(
+        config,
+        rows.train,
+        folds=ctx.config.cross_validation_folds,
+        models_dir=ctx.models_dir,
+        work_dir=output.with_name(output.name + "-folds"),
+        progress=lambda f, m: ctx.progress(0.4 + 0.45 * f, m),
+        should_stop=ctx.should_stop,
+    )
+
+
 def stage_reward_model(ctx: StageContext) -> None:
     from training.reward import pairwise_correct, train_reward_model
 
@@ -105,18 +146,19 @@ def stage_reward_model(ctx: StageContext) -> None:
         output,
         models_dir=ctx.models_dir,
         init=previous.artifact_path if previous else None,
-        progress=lambda f, m: ctx.progress(0.85 * f, m),
+        progress=lambda f, m: ctx.progress((0.4 if _cross_validates(ctx, rows) else 0.85) * f, m),
         should_stop=ctx.should_stop,
     )
     correct = pairwise_correct(output, rows.eval, models_dir=ctx.models_dir)
-    test = accuracy_test(correct)
+    out_of_fold = _out_of_fold_correct(ctx, rows, config, output)
+    test = accuracy_test(correct + out_of_fold)
     previous_accuracy = worse_p = None
     worse = None
     if previous is not None and not rows.eval_is_train:
         previous_correct = pairwise_correct(previous.artifact_path, rows.eval, models_dir=ctx.models_dir)
         previous_accuracy = sum(previous_correct) / max(len(previous_correct), 1)
         worse, worse_p = significantly_worse(correct, previous_correct)
-    rejected_because = _verdict(test, rows, previous, worse)
+    rejected_because = _verdict(test, rows, previous, worse, len(out_of_fold))
     accepted = not rejected_because
     with transaction.atomic():
         version = (
@@ -135,6 +177,7 @@ def stage_reward_model(ctx: StageContext) -> None:
                 **{f"eval_{k}": v for k, v in test.to_dict().items()},
                 "previous_eval_accuracy": previous_accuracy,
                 "eval_is_train": rows.eval_is_train,
+                "eval_out_of_fold_pairs": len(out_of_fold),
                 **({"rejected_because": rejected_because} if rejected_because else {}),
             },
             accepted=accepted,
@@ -152,6 +195,7 @@ def stage_reward_model(ctx: StageContext) -> None:
                 rm_eval_is_train=rows.eval_is_train,
                 rm_rejected_because=rejected_because,
                 rm_eval_pairs=test.pairs,
+                rm_out_of_fold_pairs=len(out_of_fold),
                 rm_eval_ci_low=test.ci_low,
                 rm_eval_ci_high=test.ci_high,
                 rm_better_than_chance=test.better_than_chance,

@@ -128,3 +128,56 @@ def test_a_reward_model_judged_on_its_own_train_pairs_is_not_accepted(db, settin
     summary = TrainingRound.objects.get(pk=ctx.round_id).metrics["summary"]
     assert not rm1.accepted and summary["rm_eval_is_train"] is True
     assert "no held-out pairs" in summary["rm_rejected_because"]
+
+
+@pytest.mark.parametrize("folds", [0, 3], ids=["held-out-only", "cross-validated"])
+def test_a_held_out_slice_too_small_for_a_verdict_is_joined_by_the_train_pairs_judged_out_of_fold(
+    db, settings, tmp_path, monkeypatch, folds
+):
+    """3 of 4 held-out pairs right cannot exclude chance; the same model's recipe judging every train pair
+    out of fold can. Each fold model trains from the base model, never on the pairs it judges."""
+    import training.reward
+
+    settings.PREFER_DATA_DIR = tmp_path
+    project, _, _ = loop_project_with_distinct_prompts(40)
+    trained: list[dict] = []
+
+    def train_reward_model(config, train_rows, eval_rows, output, **kwargs):
+        trained.append({"rows": train_rows, "init": kwargs.get("init"), "output": output})
+        return {"train_loss": 0.3}
+
+    def pairwise_correct(path, rows, **kwargs):
+        if path == trained[0]["output"]:  # the round's own model on the held-out slice: 3 of 4... right
+            return [1.0 if i % 4 else 0.0 for i in range(len(rows))]
+        judged = {json.dumps(r, sort_keys=True) for r in rows}
+        seen = next(t for t in trained if t["output"] == path)["rows"]
+        assert not judged & {json.dumps(r, sort_keys=True) for r in seen}  # out of fold
+        return [1.0 if i % 8 else 0.0 for i in range(len(rows))]
+
+    monkeypatch.setattr(training.reward, "train_reward_model", train_reward_model)
+    monkeypatch.setattr(training.reward, "pairwise_correct", pairwise_correct)
+    monkeypatch.setattr(training.reward, "score", lambda path, c, **kwargs: [0.0] * len(c))
+    config = {
+        **TINY, "eval_fraction": 0.15, "require_improvement": True,
+        "cross_validation_folds": folds, "cross_validate_below": 24,
+    }  # fmt: skip
+    ctx = stage_context(project, config)
+    stage_snapshot(ctx)
+    if folds:
+        stage_reward_model(ctx)
+    else:
+        with pytest.raises(StageError, match="not better than chance"):
+            stage_reward_model(ctx)
+    summary = TrainingRound.objects.get(pk=ctx.round_id).metrics["summary"]
+    held_out = summary["rm_eval_pairs"] - summary.get("rm_out_of_fold_pairs", 0)
+    assert 2 <= held_out < 24
+    if not folds:
+        assert len(trained) == 1 and summary["rm_accepted"] is False
+        assert f"on {held_out} held-out pairs" in summary["rm_rejected_because"]
+        return
+    train_rows = trained[0]["rows"]
+    assert len(trained) == 1 + folds and all(t["init"] is None for t in trained[1:])
+    assert summary["rm_out_of_fold_pairs"] == len(train_rows)
+    assert summary["rm_accepted"] is True and summary["rm_better_than_chance"] is True
+    assert summary["rm_eval_pairs"] == held_out + len(train_rows)
+    assert not list((tmp_path / "projects").rglob("*-folds"))  # the fold models' directory is gone
