@@ -19,8 +19,8 @@ from annotation.rounds.protocol import round_record
 from annotation.rounds.selectors import accepted_reward_model
 from annotation.rounds.stages.context import RoundRows, StageContext, StageError, numbers, round_rows
 from annotation.rounds.summary import RewardModelRecord
-from training.config import RewardConfig
 from training.acceptance import AccuracyTest, accuracy_test, significantly_worse
+from training.config import RewardConfig
 
 
 def _verdict(
