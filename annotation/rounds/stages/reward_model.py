@@ -1,6 +1,8 @@
 """Stage 2, reward model: train (warm-started from the last accepted one) and accept it only when the
 held-out pairs show it is better than chance and not worse than the last accepted one, both by a one-sided
 test at 5% (`training.acceptance`) rather than by a raw comparison of two accuracies (one pair in six).
+A held-out slice under `cross_validate_below` pairs is too small for the first verdict (8 pairs cannot show
+0.75 above chance): the train pairs then join it, each judged out of fold by a model of the same recipe.
 
 A reward model at chance cannot guide PPO nor judge a new policy. When no accepted reward model can judge
 after this stage, a PPO round stops here and says so in plain words, before spending its policy budget on
@@ -29,6 +31,7 @@ def _verdict(
     previous: RewardModelVersion | None,
     worse: bool | None,
     out_of_fold: int,
+    slice_accuracy: float,
 ) -> str:
     """Why the new reward model is not accepted ("" when it is)."""
     pairs = (
@@ -46,7 +49,9 @@ def _verdict(
     if not test.better_than_chance:
         return f"not better than chance on held-out pairs (accuracy {interval})"
     if worse and previous is not None:
-        return f"worse than RM v{previous.version} on the same held-out pairs (accuracy {interval})"
+        # Judged on the held-out slice alone: the earlier model trained on the train pairs.
+        held = f"{slice_accuracy:.2f} on {test.pairs - out_of_fold}" if out_of_fold else interval
+        return f"worse than RM v{previous.version} on the same held-out pairs (accuracy {held})"
     return ""
 
 
@@ -158,7 +163,9 @@ def stage_reward_model(ctx: StageContext) -> None:
         previous_correct = pairwise_correct(previous.artifact_path, rows.eval, models_dir=ctx.models_dir)
         previous_accuracy = sum(previous_correct) / max(len(previous_correct), 1)
         worse, worse_p = significantly_worse(correct, previous_correct)
-    rejected_because = _verdict(test, rows, previous, worse, len(out_of_fold))
+    rejected_because = _verdict(
+        test, rows, previous, worse, len(out_of_fold), sum(correct) / max(len(correct), 1)
+    )
     accepted = not rejected_because
     with transaction.atomic():
         version = (
