@@ -340,6 +340,14 @@ def fold_of(row: dict[str, Any], folds: int) -> int:
     return int(prompt_key(row)[8:16], 16) % folds
 
 
+def _fold_progress(progress: ProgressCallback | None, fold: int, folds: int) -> ProgressCallback | None:
+    """A fold's training progress as a share of the whole cross-validation."""
+    if progress is None:
+        return None
+    report = progress
+    return lambda fraction, metrics: report((fold + fraction) / folds, metrics)
+
+
 def cross_validated_correct(
     config: RewardConfig,
     rows: list[dict[str, Any]],
@@ -382,7 +390,7 @@ def cross_validated_correct(
                 None,
                 output,
                 models_dir=models_dir,
-                progress=(lambda f, m, fold=fold: progress((fold + f) / folds, m)) if progress else None,
+                progress=_fold_progress(progress, fold, folds),
                 should_stop=should_stop,
             )
             judged = pairwise_correct(output, [rows[i] for i in held], models_dir=models_dir)
