@@ -344,8 +344,7 @@ def _fold_progress(progress: ProgressCallback | None, fold: int, folds: int) -> 
     """A fold's training progress as a share of the whole cross-validation."""
     if progress is None:
         return None
-    report = progress
-    return lambda fraction, metrics: report((fold + fraction) / folds, metrics)
+    return lambda fraction, metrics: progress((fold + fraction) / folds, metrics)
 
 
 def cross_validated_correct(

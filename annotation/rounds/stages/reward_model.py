@@ -144,6 +144,7 @@ def stage_reward_model(ctx: StageContext) -> None:
     previous = accepted_reward_model(project=project)
     output = ctx.artifact_dir("reward_models")
     config = ctx.config.reward_config()
+    share = 0.4 if _cross_validates(ctx, rows) else 0.85  # of the stage's progress: the folds take the rest
     metrics = train_reward_model(
         config,
         rows.train,
@@ -151,7 +152,7 @@ def stage_reward_model(ctx: StageContext) -> None:
         output,
         models_dir=ctx.models_dir,
         init=previous.artifact_path if previous else None,
-        progress=lambda f, m: ctx.progress((0.4 if _cross_validates(ctx, rows) else 0.85) * f, m),
+        progress=lambda f, m: ctx.progress(share * f, m),
         should_stop=ctx.should_stop,
     )
     correct = pairwise_correct(output, rows.eval, models_dir=ctx.models_dir)
