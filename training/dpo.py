@@ -15,6 +15,7 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase, TrainerCallba
 
 from training.checkpoints import EARLIER_DIR, atomic_directory, data_hash, write_manifest
 from training.config import DPOConfig
+from training.layer_split import train_top_layers_only
 from training.metrics import (
     MetricsLog,
     ProgressCallback,
@@ -192,6 +193,8 @@ def train_dpo(
         )
     else:
         ref_model = copy.deepcopy(model).requires_grad_(False).eval()
+        if config.train_layers is not None:
+            train_top_layers_only(model, config.train_layers)
 
     with (
         atomic_directory(output_dir) as tmp,
@@ -202,6 +205,9 @@ def train_dpo(
         warnings.filterwarnings("ignore", message=".*gradient_checkpointing.*", category=FutureWarning)
         log = MetricsLog(tmp, progress)
         steps = config.steps_for(len(pairs))
+        # When pairs are visited more than once, their reference log-probs are computed once up front (in
+        # larger batches) instead of at every visit: the reference is frozen, so the numbers are the same.
+        replayed = steps * config.batch_size > len(pairs)
 
         def save_earlier(current: Any, step: int) -> None:
             snapshot = copy.deepcopy(current).merge_and_unload() if config.lora else current
@@ -230,6 +236,8 @@ def train_dpo(
                 report_to=[],
                 disable_tqdm=True,
                 gradient_checkpointing=False,
+                precompute_ref_log_probs=replayed,
+                precompute_ref_batch_size=max(16, config.batch_size * 2),
                 bf16=False,
                 use_cpu=device_is_cpu(model),
                 dataloader_num_workers=0,

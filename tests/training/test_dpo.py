@@ -72,3 +72,27 @@ def test_dpo_saves_an_earlier_checkpoint_part_way(models_dir, tmp_path, lora):
     off = DPOConfig(steps=2, batch_size=4)
     train_dpo(off, "tiny-causal-lm", ROWS, tmp_path / "off", models_dir=models_dir)
     assert not (tmp_path / "off" / EARLIER_DIR).exists()
+
+
+def test_dpo_of_the_top_layers_only_learns_and_leaves_the_rest_as_it_was(models_dir, tmp_path):
+    """`train_layers`: a full fine-tune of the top layers (and the final norm); the embedding and every layer
+    below are the starting policy's, bit for bit. (10 steps of 4 pairs replay the 16 pairs, so the reference
+    log-probs are also precomputed.)"""
+    import torch
+
+    from training.models import load_causal_lm
+
+    before = preference_log_ratio("tiny-causal-lm", ROWS, models_dir=models_dir)
+    config = DPOConfig(steps=10, batch_size=4, learning_rate=1e-3, train_layers=1)
+    train_dpo(config, "tiny-causal-lm", ROWS, tmp_path / "top", models_dir=models_dir)
+    after = preference_log_ratio(tmp_path / "top", ROWS, models_dir=models_dir)
+    assert after > before + 1.0, (before, after)
+    base = dict(load_causal_lm("tiny-causal-lm", models_dir=models_dir)[0].named_parameters())
+    trained = dict(load_causal_lm(tmp_path / "top", models_dir=models_dir)[0].named_parameters())
+    top = max(int(name.split(".")[2]) for name in base if name.startswith("model.layers."))
+    changed = {name for name, value in trained.items() if not torch.equal(value, base[name])}
+    assert changed and all(
+        name.startswith(f"model.layers.{top}.") or name == "model.norm.weight" for name in changed
+    )
+    with pytest.raises(ValueError, match="train_layers"):
+        DPOConfig(train_layers=2, lora=True).validate()

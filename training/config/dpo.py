@@ -30,6 +30,12 @@ class DPOConfig(_ConfigBase):
     lora: bool = option(
         False, "train LoRA adapters (merged on save); the reference is then the adapter-disabled model"
     )
+    train_layers: int | None = option(
+        None,
+        "full fine-tune of the top N transformer layers and the final norm only, everything below frozen "
+        "(None: the whole model). Backpropagation stops at the lowest trained layer: on a CPU most of a "
+        "step's cost is the backward pass through every layer and the weight gradients of each",
+    )
     lora_r: int = option(16, "LoRA rank")
     lora_alpha: int = option(32, "LoRA alpha")
     seed: int = option(0, "data order and dropout seed")
@@ -48,6 +54,11 @@ class DPOConfig(_ConfigBase):
         self._require_positive("steps", "batch_size", "learning_rate", "beta", "max_length")
         if self.max_epochs < 0:
             raise ConfigError(f"DPOConfig.max_epochs: must be >= 0, got {self.max_epochs!r}")
+        if self.train_layers is not None and (self.train_layers < 1 or self.lora):
+            raise ConfigError(
+                "DPOConfig.train_layers: must be >= 1 or null, and is for full fine-tunes (not with lora), "
+                f"got {self.train_layers!r}"
+            )
         if not 0 <= self.earlier_checkpoint < 1:
             raise ConfigError(
                 f"DPOConfig.earlier_checkpoint: must be in [0, 1), got {self.earlier_checkpoint!r}"
