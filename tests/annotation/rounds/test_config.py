@@ -21,7 +21,13 @@ def test_round_dpo_defaults_to_the_round_learning_rate_unless_told_otherwise():
     from annotation.rounds.config import RoundConfig
     from training.config import DPOConfig
 
-    assert RoundConfig.from_dict({}).dpo_config().learning_rate == 2e-5
+    default = RoundConfig.from_dict({}).dpo_config()
+    assert (default.learning_rate, default.train_layers, default.lora) == (5e-5, 15, False)
+    assert DPOConfig().train_layers is None  # the library fine-tunes the whole model unless told
+    adapters = RoundConfig.from_dict({"dpo": {"lora": True}}).dpo_config()
+    assert adapters.lora and adapters.train_layers is None  # LoRA replaces the layer default, no error
+    whole = RoundConfig.from_dict({"dpo": {"train_layers": None}}).dpo_config()
+    assert whole.train_layers is None
     assert DPOConfig().learning_rate == 5e-6  # the library keeps TRL's default for the CLI
     own = RoundConfig.from_dict({"dpo": {"learning_rate": 1e-6}}).dpo_config()
     assert own.learning_rate == 1e-6
