@@ -41,9 +41,9 @@ def supports_split(model: nn.Module) -> bool:
     return getattr(model.config, "model_type", None) in SPLITTABLE
 
 
-def train_top_layers_only(model: nn.Module, count: int) -> int:
+def train_top_layers_only(model: nn.Module, count: int) -> None:
     """Freezes every parameter except those of the top `count` decoder layers and the norm after them (the
-    embedding, and with it a tied output head, stays frozen); returns the number of trainable parameters.
+    embedding, and with it a tied output head, stays frozen).
 
     Autograd then stops at the lowest trained layer: the layers below get neither weight gradients nor a
     backward pass."""
@@ -54,7 +54,6 @@ def train_top_layers_only(model: nn.Module, count: int) -> int:
     norm = getattr(holder, "norm", None)
     if isinstance(norm, nn.Module):
         norm.requires_grad_(True)
-    return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
 class LayerSplit:
