@@ -37,6 +37,7 @@ from training.metrics import (
     write_metrics_json,
 )
 from training.models import load_causal_lm, save_model
+from training.precision import autocast, resolve_precision
 from training.ppo_math import (
     RunningMoments,
     clipped_policy_loss,
@@ -72,6 +73,7 @@ def _optimise(
     warmup_passes: int,
     ptx: Iterator[list[Demonstration]] | None,
     pad_id: int,
+    precision: str,
 ) -> tuple[dict[str, list[float]], int]:
     """Clipped policy and value updates over mini-batches; returns the stats and the tokens trained on.
 
@@ -81,6 +83,7 @@ def _optimise(
     """
     policy, critic, value_head = learner.policy, learner.critic, learner.value_head
     device = batch.response_ids.device
+    cast = autocast(precision, device)
     policy.train()
     critic.train()
     stats: dict[str, list[float]] = {k: [] for k in STAT_KEYS}
@@ -97,9 +100,10 @@ def _optimise(
             mask = batch.mask[rows]
             states = None
             if not actor_frozen:
-                logits, labels, states = response_forward(
-                    policy, batch, rows, config.temperature, hidden=value_head is not None
-                )
+                with cast:
+                    logits, labels, states = response_forward(
+                        policy, batch, rows, config.temperature, hidden=value_head is not None
+                    )
                 pg_loss, clipfrac, approx_kl = clipped_policy_loss(
                     logprobs_of_labels(logits, labels),
                     batch.logprobs[rows],
@@ -109,7 +113,8 @@ def _optimise(
                 )
                 actor_loss = pg_loss
                 if ptx is not None:
-                    lm_loss = ptx_loss(policy, next(ptx), pad_id, device)
+                    with cast:
+                        lm_loss = ptx_loss(policy, next(ptx), pad_id, device).float()
                     actor_loss = actor_loss + config.ptx_coef * lm_loss
                     stats["ptx_loss"].append(lm_loss.item())
                 learner.actor_optimizer.zero_grad(set_to_none=True)
@@ -126,11 +131,12 @@ def _optimise(
                 # The policy has not moved since sampling: its hidden states are the ones the generation
                 # pass kept, so the warm-up needs no forward pass at all.
                 states = batch.generation_hidden[rows]
-            if value_head is not None:
-                assert states is not None
-                new_values = value_head(states)
-            else:
-                new_values = response_values(critic, batch, rows)
+            with cast:
+                if value_head is not None:
+                    assert states is not None
+                    new_values = value_head(states).float()
+                else:
+                    new_values = response_values(critic, batch, rows).float()
             vf_loss, vf_clipfrac = clipped_value_loss(
                 new_values,
                 batch.values[rows],
@@ -195,6 +201,7 @@ def train_ppo(
 
     policy, tokenizer = load_causal_lm(policy_ref, models_dir=models_dir)
     device = next(policy.parameters()).device
+    precision = resolve_precision(config.precision, device)
     scorer = Scorer(reward_ref, models_dir=models_dir, device=device)
     cost_scorer = Scorer(cost_ref, models_dir=models_dir, device=device) if cost_ref is not None else None
     critic, critic_source = build_critic(config, policy, tokenizer, scorer.model, scorer.tokenizer)
@@ -256,6 +263,7 @@ def train_ppo(
                     learner.critic,
                     learner.value_head,
                     config,
+                    precision=precision,
                 )
                 rewards, kl_estimate = kl_penalized_rewards(
                     final_scores, batch.logprobs, batch.ref_logprobs, batch.mask, config.kl_coef
@@ -278,6 +286,7 @@ def train_ppo(
                     warmup_passes=warmup_passes,
                     ptx=ptx,
                     pad_id=tokenizer.pad_token_id,
+                    precision=precision,
                 )
                 trained_tokens += trained
 
@@ -323,6 +332,7 @@ def train_ppo(
                 "response_length_final": mean_of(window, "response_length"),
                 "critic_init": critic_source,
                 "gae_lambda": lam,
+                "precision": precision,
                 "generated_tokens": generated_tokens,
                 "trained_tokens": trained_tokens,
                 "tokens_per_second": (generated_tokens + trained_tokens) / (time.monotonic() - loop_started),

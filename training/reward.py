@@ -27,6 +27,7 @@ from training.config import RewardConfig
 from training.metrics import MetricsLog, ProgressCallback, StopCallback, check_cancelled, write_metrics_json
 from training.models import load_reward_model, max_model_length, resolve_model_ref, save_model
 from training.optimizers import adamw
+from training.precision import autocast, resolve_precision
 from training.reward_fitting import (
     HEAD_PREFIXES,
     EarlyStopping,
@@ -208,6 +209,7 @@ def train_reward_model(
         ),
     )
     device = next(model.parameters()).device
+    precision = resolve_precision(config.precision, device)
     pad_id = tokenizer.pad_token_id
     train_started = time.monotonic()  # pairs/s covers the optimisation loop only (not load, eval or save)
 
@@ -244,7 +246,8 @@ def train_reward_model(
                     loss_sum, gap_parts = 0.0, []
                     for part in micro_batches(batch, config.micro_batch_size):
                         sequences = [encoded[i][0] for i in part] + [encoded[i][1] for i in part]
-                        scores = forward_scores(model, sequences, pad_id)
+                        with autocast(precision, device):
+                            scores = forward_scores(model, sequences, pad_id)
                         index = torch.tensor(part)
                         chosen_part = scores[: len(part)] + offsets[index].to(device)
                         rejected_part = scores[len(part) :]
@@ -298,6 +301,7 @@ def train_reward_model(
                     "stopped_early": stopper.stop,
                     "epochs_run": epoch,
                     "pairs_per_second": seen / max(train_seconds, 1e-9),
+                    "precision": precision,
                     "train_seconds": train_seconds,
                     "wide": wide is not None,
                 }

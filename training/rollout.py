@@ -15,6 +15,7 @@ from training.config import PPOConfig
 from training.critic import ValueHead
 from training.generation import SampledBatch, sample_responses
 from training.layer_split import LayerSplit
+from training.precision import autocast
 from training.ppo_math import generalized_advantage_estimation, logprobs_of_labels, masked_whiten
 
 
@@ -192,21 +193,26 @@ def reference_pass(
     critic: nn.Module,
     value_head: ValueHead | None,
     config: PPOConfig,
+    *,
+    precision: str = "fp32",
 ) -> None:
     """Fills the rollout's behaviour and reference log-probs, the exact per-token KL between them and the
-    critic's values; then frees the sampling pass's logits."""
+    critic's values; then frees the sampling pass's logits. With `precision` bf16 the reference's and a
+    separate critic's forwards run under autocast (the behaviour log-probs stay the sampler's float32)."""
     # The behaviour policy's log-probs come from the sampling pass itself.
     behaviour_logits = batch.generation_logits / config.temperature
+    device = behaviour_logits.device
     batch.logprobs = logprobs_of_labels(behaviour_logits, batch.response_ids)
     ref_logprobs, exact, values = [], [], []
     for start in range(0, len(batch), config.mini_batch_size):
         rows = slice(start, start + config.mini_batch_size)
-        with reference_model(policy, frozen_reference) as reference:
+        with reference_model(policy, frozen_reference) as reference, autocast(precision, device):
             ref_logits, labels, _ = response_forward(reference, batch, rows, config.temperature)
         ref_logprobs.append(logprobs_of_labels(ref_logits, labels))
         exact.append(exact_token_kl(behaviour_logits[rows], ref_logits) * batch.mask[rows])
         if value_head is None:
-            values.append(response_values(critic, batch, rows))
+            with autocast(precision, device):
+                values.append(response_values(critic, batch, rows).float())
     batch.ref_logprobs = torch.cat(ref_logprobs)
     batch.exact_kl = torch.cat(exact)
     batch.values = (

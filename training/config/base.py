@@ -17,6 +17,14 @@ class ConfigError(ValueError):
     """Raised when a config dictionary has unknown keys or invalid values."""
 
 
+# The training passes' arithmetic (`training.precision`): bf16 autocast where the hardware has it, or not.
+PRECISIONS = ("auto", "bf16", "fp32")
+PRECISION_HELP = (
+    "arithmetic of the training passes: `bf16` (autocast: matrix products in bfloat16, weights and losses "
+    "in float32), `fp32`, or `auto` (bf16 on a GPU or CPU that computes it natively, else fp32)"
+)
+
+
 def option(default: Any, help: str) -> Any:
     """A config field with its help text in the field's metadata (the CLI's flags are generated from it)."""
     return dataclasses.field(default=default, metadata={"help": help})
@@ -84,6 +92,11 @@ class _ConfigBase:
                 setattr(self, f.name, float(value))
             if kind.startswith("str") and not isinstance(value, str):
                 raise ConfigError(f"{type(self).__name__}.{f.name}: expected a string, got {value!r}")
+
+    def _require_precision(self) -> None:
+        value = getattr(self, "precision")
+        if value not in PRECISIONS:
+            raise ConfigError(f"{type(self).__name__}.precision: {'|'.join(PRECISIONS)}, not {value!r}")
 
     def _require_positive(self, *names: str) -> None:
         for name in names:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Self
 
-from training.config.base import ConfigError, _ConfigBase, option
+from training.config.base import PRECISION_HELP, ConfigError, _ConfigBase, option
 
 
 @dataclass
@@ -92,6 +92,11 @@ class PPOConfig(_ConfigBase):
         "layers",
     )
     reward_batch_size: int = option(16, "sequences per reward-model forward pass")
+    precision: str = option(
+        "auto",
+        PRECISION_HELP + "; sampling, reward scoring and the behaviour log-probs stay in float32, the "
+        "optimisation passes and the reference pass are cast",
+    )
     seed: int = option(0, "sampling and shuffling seed")
 
     @classmethod
@@ -101,6 +106,7 @@ class PPOConfig(_ConfigBase):
     def validate(self) -> None:
         super().validate()
         self._require_positive("steps", "prompts_per_step", "max_new_tokens", "ppo_epochs", "mini_batch_size")
+        self._require_precision()
         if self.critic_init not in ("auto", "reward", "policy", "head"):
             raise ConfigError(f"PPOConfig.critic_init: auto|reward|policy|head, not {self.critic_init!r}")
         if self.temperature <= 0:

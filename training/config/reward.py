@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Self
 
-from training.config.base import ConfigError, _ConfigBase, option
+from training.config.base import PRECISION_HELP, ConfigError, _ConfigBase, option
 
 
 @dataclass
@@ -88,6 +88,9 @@ class RewardConfig(_ConfigBase):
     wide_features: int = option(8192, "hashed n-gram buckets of the wide half")
     wide_ngram_l2: float = option(0.03, "L2 penalty on the wide half's n-gram weights")
     wide_shape_l2: float = option(0.001, "L2 penalty on the wide half's shape weights")
+    precision: str = option(
+        "auto", PRECISION_HELP + "; scoring and evaluation stay in float32, the training passes are cast"
+    )
     seed: int = option(0, "shuffling and head initialisation seed")
 
     @classmethod
@@ -96,6 +99,7 @@ class RewardConfig(_ConfigBase):
 
     def validate(self) -> None:
         super().validate()
+        self._require_precision()
         self._require_positive(
             "epochs", "batch_size", "eval_batch_size", "learning_rate", "max_length", "wide_features"
         )
