@@ -34,3 +34,27 @@ def test_wrong_types_and_values_are_rejected():
     with pytest.raises(ConfigError, match="preset"):
         DPOConfig.from_dict({"preset": "huge"})
     assert RewardConfig.from_dict({"learning_rate": 1}).learning_rate == 1.0
+
+
+@pytest.mark.parametrize("cls", [RewardConfig, PPOConfig])
+def test_precision_is_auto_bf16_or_fp32(cls):
+    assert cls().precision == "auto"
+    assert cls.from_dict({"precision": "bf16"}).precision == "bf16"
+    with pytest.raises(ConfigError, match=r"precision: auto\|bf16\|fp32, not 'fp16'"):
+        cls.from_dict({"precision": "fp16"})
+
+
+def test_auto_precision_is_bf16_only_where_the_hardware_has_it():
+    import torch
+
+    from training.precision import autocast, native_bf16, resolve_precision
+
+    cpu = torch.device("cpu")
+    assert resolve_precision("auto", cpu) == ("bf16" if native_bf16(cpu) else "fp32")
+    assert resolve_precision("fp32", cpu) == "fp32"
+    assert resolve_precision("bf16", cpu) == "bf16"
+    weight = torch.randn(4, 4)
+    with autocast("bf16", cpu):
+        assert (torch.ones(2, 4) @ weight).dtype == torch.bfloat16
+    with autocast("fp32", cpu):
+        assert (torch.ones(2, 4) @ weight).dtype == torch.float32
