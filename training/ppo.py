@@ -37,7 +37,6 @@ from training.metrics import (
     write_metrics_json,
 )
 from training.models import load_causal_lm, save_model
-from training.precision import autocast, resolve_precision
 from training.ppo_math import (
     RunningMoments,
     clipped_policy_loss,
@@ -48,6 +47,7 @@ from training.ppo_math import (
     masked_mean,
 )
 from training.ppo_setup import Learner, RewardFunction, Scorer, build_learner, gae_lambda, layer_split
+from training.precision import autocast, resolve_precision
 from training.ptx import Demonstration, ptx_batches, ptx_loss
 from training.rollout import (
     Rollout,

@@ -15,8 +15,8 @@ from training.config import PPOConfig
 from training.critic import ValueHead
 from training.generation import SampledBatch, sample_responses
 from training.layer_split import LayerSplit
-from training.precision import autocast
 from training.ppo_math import generalized_advantage_estimation, logprobs_of_labels, masked_whiten
+from training.precision import autocast
 
 
 def position_ids(attention_mask: torch.Tensor) -> torch.Tensor:

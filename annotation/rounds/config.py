@@ -28,7 +28,7 @@ SMOKE: dict[str, Any] = {
 # What a round's policy stage uses where the admin's `ppo` section is silent (and no preset is named): LoRA,
 # the CPU recipe of DESIGN section 6 (a full fine-tune of SmolLM2 on a CPU takes minutes longer per round
 # and moves the policy less per step at its safe learning rate), at a learning rate suited to adapters, and
-# a budget that moves the policy within one round: 7 iterations of 32 prompts (224 of the round's 256
+# a budget that moves the policy within one round: 7 iterations of 32 prompts (224 rollouts, the round's
 # prompts_per_round), two optimisation passes over each. Measured by benchmarks/loop_efficacy.py (the
 # figures are in the notes of issue 10): 2 iterations at 1e-4 moved SmolLM2 by ~0.1 nats and lost to chance;
 # 8 iterations in float32 won 0.67 on the steps rule at 6.2 nats in 767 s; with the training passes in bf16
@@ -104,7 +104,7 @@ class RoundConfig:
     ppo: dict[str, Any] = field(default_factory=dict)
     dpo: dict[str, Any] = field(default_factory=dict)
     generation: dict[str, Any] = field(default_factory=dict)
-    prompts_per_round: int = 256
+    prompts_per_round: int = 224  # PPO's default steps x prompts_per_step: each prompt sampled once
     eval_prompts: int = 32
     eval_samples: int = 2
     generate_prompts: int = 32

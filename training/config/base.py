@@ -93,8 +93,7 @@ class _ConfigBase:
             if kind.startswith("str") and not isinstance(value, str):
                 raise ConfigError(f"{type(self).__name__}.{f.name}: expected a string, got {value!r}")
 
-    def _require_precision(self) -> None:
-        value = getattr(self, "precision")
+    def _require_precision(self, value: str) -> None:
         if value not in PRECISIONS:
             raise ConfigError(f"{type(self).__name__}.precision: {'|'.join(PRECISIONS)}, not {value!r}")
 

@@ -106,7 +106,7 @@ class PPOConfig(_ConfigBase):
     def validate(self) -> None:
         super().validate()
         self._require_positive("steps", "prompts_per_step", "max_new_tokens", "ppo_epochs", "mini_batch_size")
-        self._require_precision()
+        self._require_precision(self.precision)
         if self.critic_init not in ("auto", "reward", "policy", "head"):
             raise ConfigError(f"PPOConfig.critic_init: auto|reward|policy|head, not {self.critic_init!r}")
         if self.temperature <= 0:

@@ -99,7 +99,7 @@ class RewardConfig(_ConfigBase):
 
     def validate(self) -> None:
         super().validate()
-        self._require_precision()
+        self._require_precision(self.precision)
         self._require_positive(
             "epochs", "batch_size", "eval_batch_size", "learning_rate", "max_length", "wide_features"
         )
