@@ -83,7 +83,6 @@ def _optimise(
     """
     policy, critic, value_head = learner.policy, learner.critic, learner.value_head
     device = batch.response_ids.device
-    cast = autocast(precision, device)
     policy.train()
     critic.train()
     stats: dict[str, list[float]] = {k: [] for k in STAT_KEYS}
@@ -100,7 +99,7 @@ def _optimise(
             mask = batch.mask[rows]
             states = None
             if not actor_frozen:
-                with cast:
+                with autocast(precision, device):
                     logits, labels, states = response_forward(
                         policy, batch, rows, config.temperature, hidden=value_head is not None
                     )
@@ -113,7 +112,7 @@ def _optimise(
                 )
                 actor_loss = pg_loss
                 if ptx is not None:
-                    with cast:
+                    with autocast(precision, device):
                         lm_loss = ptx_loss(policy, next(ptx), pad_id, device).float()
                     actor_loss = actor_loss + config.ptx_coef * lm_loss
                     stats["ptx_loss"].append(lm_loss.item())
@@ -131,7 +130,7 @@ def _optimise(
                 # The policy has not moved since sampling: its hidden states are the ones the generation
                 # pass kept, so the warm-up needs no forward pass at all.
                 states = batch.generation_hidden[rows]
-            with cast:
+            with autocast(precision, device):
                 if value_head is not None:
                     assert states is not None
                     new_values = value_head(states).float()
