@@ -4,8 +4,10 @@ Both policies answer every prompt `per_prompt` times at the round's sampling tem
 trained and the queue is served at), with the same seed, so that an unchanged policy writes the very same
 responses. The candidate's samples keep their sampling logits: the KL to the baseline is computed exactly,
 per token (the full next-token distributions at every position of the sampled responses, summed over the
-response), which is never negative. Judges (the reward model; later the cost model) score both sides and
-`training.acceptance.win_rate_test` says whether the candidate is really better.
+response), which is never negative. Judges (the reward model; later the cost model) score both sides, each
+candidate response is compared with every baseline response to the same prompt
+(`training.acceptance.cross_outcomes`), and `training.acceptance.win_rate_test` says whether the candidate
+is really better.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any
 import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from training.acceptance import outcome, win_rate_test
+from training.acceptance import cross_outcomes, win_rate_test
 from training.config import GenerationConfig
 from training.generation import (
     GeneratedResponse,
@@ -150,19 +152,27 @@ def reward_judge(reward_ref: str | Path, *, models_dir: Path | str, batch_size: 
 def judge_samples(
     samples: PolicySamples, prompts: list[Conversation], judge: Judge, *, bar: float = 0.5, seed: int = 0
 ) -> dict[str, Any]:
-    """Scores both sides with `judge` and tests the candidate's win rate against `bar`.
+    """Scores both sides with `judge` and tests the candidate's win rate against `bar`, every candidate
+    response against every baseline response to the same prompt.
 
     Returns:
         `WinRateTest` fields plus `mean_score_candidate` and `mean_score_baseline`.
     """
-    flat_prompts = [p for p, side in zip(prompts, samples.candidate, strict=True) for _ in side]
-    candidate = judge(flat_prompts, [r.text for side in samples.candidate for r in side])
-    baseline = judge(flat_prompts, [r.text for side in samples.baseline for r in side])
+    candidate_prompts = [p for p, side in zip(prompts, samples.candidate, strict=True) for _ in side]
+    baseline_prompts = [p for p, side in zip(prompts, samples.baseline, strict=True) for _ in side]
+    candidate = judge(candidate_prompts, [r.text for side in samples.candidate for r in side])
+    baseline = judge(baseline_prompts, [r.text for side in samples.baseline for r in side])
     outcomes: list[list[float]] = []
-    position = 0
-    for side in samples.candidate:
-        outcomes.append([outcome(candidate[position + i], baseline[position + i]) for i in range(len(side))])
+    position = baseline_position = 0
+    for side, baseline_side in zip(samples.candidate, samples.baseline, strict=True):
+        outcomes.append(
+            cross_outcomes(
+                candidate[position : position + len(side)],
+                baseline[baseline_position : baseline_position + len(baseline_side)],
+            )
+        )
         position += len(side)
+        baseline_position += len(baseline_side)
     result = win_rate_test(outcomes, bar=bar, seed=seed).to_dict()
     result["mean_score_candidate"] = sum(candidate) / max(len(candidate), 1)
     result["mean_score_baseline"] = sum(baseline) / max(len(baseline), 1)

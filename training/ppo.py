@@ -237,6 +237,7 @@ def train_ppo(
                 batch = sample_rollout(
                     learner.policy, tokenizer, [encoded_prompts[i] for i in chosen], config, split
                 )
+                sample_seconds = time.monotonic() - step_started
                 raw = scorer([prompts[i] for i in chosen], batch.texts(tokenizer), config.reward_batch_size)
                 raw = raw.to(device)
                 normalised = _normalised(raw, moments, config)
@@ -255,6 +256,8 @@ def train_ppo(
                 # In normalised units, so the penalty weighs the same against any reward model's scale
                 # (in raw units it was 67x a young reward model's whole spread, all of the signal).
                 final_scores = normalised - config.missing_eos_penalty * (~batch.finished).float()
+                reference_started = time.monotonic()
+                score_seconds = reference_started - step_started - sample_seconds
                 reference_pass(
                     batch,
                     learner.policy,
@@ -263,7 +266,9 @@ def train_ppo(
                     learner.value_head,
                     config,
                     precision=precision,
+                    policy_is_reference=step == 1,  # no update yet: the policy is the reference
                 )
+                reference_seconds = time.monotonic() - reference_started
                 rewards, kl_estimate = kl_penalized_rewards(
                     final_scores, batch.logprobs, batch.ref_logprobs, batch.mask, config.kl_coef
                 )
@@ -276,6 +281,7 @@ def train_ppo(
                 # 2. Optimisation. The critic warm-up (MOSS-RLHF) runs on the first rollout, which then
                 # trains the actor too: no sampling is spent on warm-up alone.
                 warmup_passes = config.critic_warmup_passes if step == 1 else 0
+                optimise_started = time.monotonic()
                 stats, trained = _optimise(
                     learner,
                     batch,
@@ -306,6 +312,10 @@ def train_ppo(
                     "generated_tokens": generated_tokens,
                     "trained_tokens": trained_tokens,
                     "step_seconds": time.monotonic() - step_started,
+                    "sample_seconds": sample_seconds,
+                    "score_seconds": score_seconds,
+                    "reference_seconds": reference_seconds,
+                    "optimise_seconds": time.monotonic() - optimise_started,
                     "tokens_per_second": (generated_tokens + trained_tokens) / elapsed,
                 }
                 row.update({k: sum(v) / len(v) for k, v in stats.items() if v})

@@ -80,7 +80,8 @@ class RoundConfig:
     generation: GenerationConfig fields for the generate stage and the win-rate check.
     prompts_per_round: train prompts the PPO stage samples from.
     eval_prompts: eval prompts for the acceptance checks (win rate, KL).
-    eval_samples: responses each policy writes per eval prompt (paired by position, same seed).
+    eval_samples: responses each policy writes per eval prompt (same seed; each new one is compared with
+        every previous one to the same prompt).
     generate_prompts: fresh prompts that get new comparisons in the generate stage.
     kl_budget: the largest KL(new || previous policy) per response, in nats, that is accepted.
     min_win_rate: the reward-model-judged win rate against the previous policy a new policy must beat.

@@ -6,6 +6,7 @@ import pytest
 
 from training.acceptance import (
     accuracy_test,
+    cross_outcomes,
     sign_flip_p_value,
     significantly_worse,
     wilson_interval,
@@ -48,6 +49,35 @@ def test_a_clearly_better_policy_is_accepted_and_a_worse_one_is_not():
     assert not win_rate_test(
         _outcomes(rng, prompts=32, samples=3, p_win=0.6, p_tie=0.0), bar=0.65
     ).significant
+
+
+def _scored_trials(rng: random.Random, shift: float, samples: int = 2) -> tuple[list, list]:
+    """32 prompts: each side's reward-model scores (a prompt effect, a per-prompt gain of the candidate
+    around `shift`, noise), judged paired by position and every sample against every other."""
+    positional, crossed = [], []
+    for _ in range(32):
+        level, gain = rng.gauss(0, 1), rng.gauss(shift, 0.5)
+        candidate = [level + gain + rng.gauss(0, 1) for _ in range(samples)]
+        baseline = [level + rng.gauss(0, 1) for _ in range(samples)]
+        positional.append([1.0 if c > b else 0.0 for c, b in zip(candidate, baseline, strict=True)])
+        crossed.append(cross_outcomes(candidate, baseline))
+    return positional, crossed
+
+
+def test_every_sample_against_every_other_keeps_the_no_op_rejected_and_gains_power():
+    assert cross_outcomes([1.0, 2.0], [1.0, 2.0]) == [0.5, 0.0, 1.0, 0.5]  # identical sides: mean 0.5
+    assert win_rate_test([cross_outcomes([1.0, 2.0], [1.0, 2.0])] * 20).p_value == 1.0
+    no_op = better_positional = better_crossed = 0
+    for seed in range(100):
+        rng = random.Random(seed)
+        _, crossed = _scored_trials(rng, shift=0.0)
+        no_op += win_rate_test(crossed, seed=seed).significant
+        if seed < 50:  # power: a true win rate near 0.62, the length rule's reward-model-judged one
+            positional, crossed = _scored_trials(rng, shift=0.45)
+            better_positional += win_rate_test(positional, seed=seed).significant
+            better_crossed += win_rate_test(crossed, seed=seed).significant
+    assert no_op <= 5, no_op
+    assert better_crossed > better_positional, (better_crossed, better_positional)
 
 
 def test_prompts_are_the_unit_of_evidence():
