@@ -266,7 +266,6 @@ def train_ppo(
                     learner.value_head,
                     config,
                     precision=precision,
-                    policy_is_reference=step == 1,  # no update yet: the policy is the reference
                 )
                 reference_seconds = time.monotonic() - reference_started
                 rewards, kl_estimate = kl_penalized_rewards(

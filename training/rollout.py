@@ -195,15 +195,10 @@ def reference_pass(
     config: PPOConfig,
     *,
     precision: str = "fp32",
-    policy_is_reference: bool = False,
 ) -> None:
     """Fills the rollout's behaviour and reference log-probs, the exact per-token KL between them and the
     critic's values; then frees the sampling pass's logits. With `precision` bf16 the reference's and a
-    separate critic's forwards run under autocast (the behaviour log-probs stay the sampler's float32).
-
-    `policy_is_reference`: the policy that sampled is the reference itself (PPO's first rollout, before any
-    update): its log-probs are the reference's and the KL is exactly zero, so the reference forward is
-    skipped (it would only add the numerical noise of a second pass, 0.02 nats a token in bf16)."""
+    separate critic's forwards run under autocast (the behaviour log-probs stay the sampler's float32)."""
     # The behaviour policy's log-probs come from the sampling pass itself.
     behaviour_logits = batch.generation_logits / config.temperature
     device = behaviour_logits.device
@@ -211,20 +206,15 @@ def reference_pass(
     ref_logprobs, exact, values = [], [], []
     for start in range(0, len(batch), config.mini_batch_size):
         rows = slice(start, start + config.mini_batch_size)
-        if not policy_is_reference:
-            with reference_model(policy, frozen_reference) as reference, autocast(precision, device):
-                ref_logits, labels, _ = response_forward(reference, batch, rows, config.temperature)
-            ref_logprobs.append(logprobs_of_labels(ref_logits, labels))
-            exact.append(exact_token_kl(behaviour_logits[rows], ref_logits) * batch.mask[rows])
+        with reference_model(policy, frozen_reference) as reference, autocast(precision, device):
+            ref_logits, labels, _ = response_forward(reference, batch, rows, config.temperature)
+        ref_logprobs.append(logprobs_of_labels(ref_logits, labels))
+        exact.append(exact_token_kl(behaviour_logits[rows], ref_logits) * batch.mask[rows])
         if value_head is None:
             with autocast(precision, device):
                 values.append(response_values(critic, batch, rows).float())
-    if policy_is_reference:
-        batch.ref_logprobs = batch.logprobs.clone()
-        batch.exact_kl = torch.zeros_like(batch.logprobs)
-    else:
-        batch.ref_logprobs = torch.cat(ref_logprobs)
-        batch.exact_kl = torch.cat(exact)
+    batch.ref_logprobs = torch.cat(ref_logprobs)
+    batch.exact_kl = torch.cat(exact)
     batch.values = (
         value_head(batch.generation_hidden) if value_head is not None else torch.cat(values).float()
     )
