@@ -3,9 +3,10 @@
 The whole loop through the product's own services, on the shipped models:
 1. a project with the default policy (SmolLM2-135M-Instruct) imports `--train` prompts (and `--eval` eval
    split prompts, which only the acceptance checks use);
-2. the policy writes the comparisons (`generate_responses`, two samples a prompt) — once per run; the
-   other rules' projects import the same texts;
-3. a scripted annotator (`benchmarks/loop_rules.py`) leases and labels every comparison by its rule;
+2. the policy writes the comparisons (`generate_responses`, `--per-task` samples a prompt, two by
+   default) — once per run; the other rules' projects import the same texts;
+3. a scripted annotator (`benchmarks/loop_rules.py`) leases and labels every comparison by its rule
+   (with more than two responses: a ranking, equal scores tied);
 4. a round with the project's default config (no preset) runs in this process, as a gpu worker runs it;
 5. the old and the new policy (the accepted one, or the rejected candidate) answer `--heldout` prompts
    that no stage saw, `--samples` times each at the serving temperature, and the same rule judges them.
@@ -60,11 +61,14 @@ def annotate_by_rule(project, annotator, rule: Rule) -> dict[str, int]:
         kind = comparison.prompt.metadata.get("kind", "")
         items = list(comparison.items.select_related("response"))
         scored = [(rule(prompt, item.response.text, kind), str(item.response.public_id)) for item in items]
-        if scored[0][0] == scored[1][0]:
-            ranking, strength = [[scored[0][1], scored[1][1]]], ""
+        # Best first; responses with equal scores share a group (a tie within the ranking).
+        levels = sorted({score for score, _ in scored}, reverse=True)
+        ranking = [[rid for score, rid in scored if score == level] for level in levels]
+        if len(ranking) == 1:
+            strength = ""
             counts["ties"] += 1
         else:
-            ranking, strength = [[rid] for _, rid in sorted(scored, reverse=True)], "clear"
+            strength = "clear"
             counts["decisive"] += 1
         annotation_submit(
             comparison_id=lease.comparison_id, user=annotator, client_token=uuid.uuid4().hex,
@@ -139,6 +143,10 @@ def main() -> None:
     parser.add_argument(
         "--samples", type=int, default=2, help="oracle samples per held-out prompt and policy"
     )
+    parser.add_argument(
+        "--per-task", type=int, default=2,
+        help="responses per comparison (the project's responses_per_task; 3-6: the annotator ranks them)",
+    )  # fmt: skip
     parser.add_argument("--config", default="{}", help="round config JSON (default: the project default)")
     parser.add_argument("--json", help="also append every result as a JSON line to this file")
     parser.add_argument(
@@ -177,6 +185,8 @@ def main() -> None:
         missing = [row["id"] for row in train if row["id"] not in written]
         if missing:
             parser.error(f"{cache} has no responses for {len(missing)} train prompt(s), e.g. {missing[0]}")
+        if any(len(written[row["id"]]) != args.per_task for row in train):
+            parser.error(f"{cache} does not hold {args.per_task} responses per prompt (--per-task)")
         written = {row["id"]: written[row["id"]] for row in train}
     run = uuid.uuid4().hex[:6]
     print(
@@ -188,7 +198,9 @@ def main() -> None:
             rule = RULES[name]
             slug = f"eff-{run}-{kind}-{name}"[:64]
             admin = user_create(username=f"{slug}-admin", password=uuid.uuid4().hex)
-            project = project_create(slug=slug, name=f"Loop efficacy {name}", created_by=admin)
+            project = project_create(
+                slug=slug, name=f"Loop efficacy {name}", created_by=admin, responses_per_task=args.per_task
+            )
             started = time.perf_counter()
             if written is None:
                 prompts_import(project=project, lines=_lines(train, "train"))

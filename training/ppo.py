@@ -19,15 +19,17 @@ import math
 import random
 import time
 from collections.abc import Iterator
+from copy import deepcopy
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from training.checkpoints import atomic_directory, data_hash, write_manifest
+from training.checkpoints import EARLIER_DIR, atomic_directory, data_hash, write_manifest
 from training.config import PPOConfig
 from training.critic import build_critic, rescale_to_normalised_rewards
 from training.generation import encode_prompt
+from training.kl_guard import KLGuard
 from training.metrics import (
     MetricsLog,
     ProgressCallback,
@@ -188,8 +190,13 @@ def train_ppo(
         Metrics: `reward_mean_initial` (first iteration), `reward_mean_final` (mean raw score over the last
         quarter of iterations), `kl_ref_final` (same window: mean over responses of the summed exact
         per-token KL to the reference), `kl_ref_per_token_final`, `eos_fraction_final`, `critic_init`,
-        `gae_lambda`, `generated_tokens`, `trained_tokens`, `tokens_per_second`, `steps`, `duration_s`;
-        with a cost model also `cost_mean_initial` and `cost_mean_final` (raw cost, same windows).
+        `gae_lambda`, `generated_tokens`, `trained_tokens`, `tokens_per_second`, `steps`, `duration_s`,
+        `updates` (in the saved policy); with a cost model also `cost_mean_initial` and `cost_mean_final`
+        (raw cost, same windows); when `config.kl_stop` stopped the run, `stopped_at_step` and `stopped_kl`
+        (the rollout over the limit; the saved policy is the state the rollout before it measured).
+
+    With `config.kl_stop`, the last state a rollout measured within it before the saved one (at least one
+    update in) is also saved, in `output_dir/earlier` (`training.kl_guard`).
     """
     config.validate()
     if not prompts:
@@ -217,6 +224,7 @@ def train_ppo(
         else None
     )
     generated_tokens = trained_tokens = 0
+    guard = KLGuard(learner.policy, config.kl_stop)
 
     setup_seconds = time.monotonic() - started
     loop_started = time.monotonic()  # tokens/s covers the PPO iterations, not model loading
@@ -268,6 +276,9 @@ def train_ppo(
                     precision=precision,
                 )
                 reference_seconds = time.monotonic() - reference_started
+                kl_ref = batch.exact_kl.sum(dim=1).mean().item()
+                if not guard.within(step - 1, kl_ref):
+                    break  # over kl_stop: the policy is back at the previous rollout's state
                 rewards, kl_estimate = kl_penalized_rewards(
                     final_scores, batch.logprobs, batch.ref_logprobs, batch.mask, config.kl_coef
                 )
@@ -302,7 +313,7 @@ def train_ppo(
                     **cost_row,
                     "reward_running_mean": moments.mean,
                     "reward_running_std": moments.std,
-                    "kl_ref": batch.exact_kl.sum(dim=1).mean().item(),
+                    "kl_ref": kl_ref,
                     "kl_ref_per_token": masked_mean(batch.exact_kl, batch.mask).item(),
                     "kl_ref_estimate": kl_estimate.sum(dim=1).mean().item(),
                     "response_length": lengths.float().mean().item(),
@@ -322,8 +333,20 @@ def train_ppo(
 
             history = log.history
             window = history[-max(1, math.ceil(len(history) / 4)) :]
+            stopped = guard.stopped_at
+            updates = guard.kept[-1].updates if stopped is not None else len(history)
             metrics: dict[str, Any] = {
                 "steps": len(history),
+                "updates": updates,  # in the saved policy: fewer than steps when kl_stop went back one
+                **(
+                    {
+                        "kl_stop": config.kl_stop,
+                        "stopped_at_step": stopped.updates + 1,
+                        "stopped_kl": stopped.kl,
+                    }
+                    if stopped is not None
+                    else {}
+                ),
                 "reward_mean_initial": history[0]["reward_raw"],
                 "reward_mean_final": mean_of(window, "reward_raw"),
                 "kl_ref_final": mean_of(window, "kl_ref"),
@@ -348,9 +371,16 @@ def train_ppo(
                 "duration_s": time.monotonic() - started,
             }
             check_cancelled(should_stop, "before saving the policy")
-            final = learner.policy.merge_and_unload() if config.lora else learner.policy  # type: ignore[operator]  # PeftModel method behind nn.Module.__getattr__
-            final.eval()
-            save_model(final, tokenizer, tmp)
+            fallback = guard.fallback(updates)
+            if fallback is not None:
+                with guard.applied(fallback):
+                    _save_policy(learner.policy, tokenizer, tmp / EARLIER_DIR, lora=config.lora, copy=True)
+                write_manifest(
+                    tmp / EARLIER_DIR, kind="policy", base_model=str(policy_ref), config=config.to_dict(),
+                    metrics={"steps": fallback.updates, "of_steps": config.steps, "kl_ref": fallback.kl},
+                    data_hash=data_hash(prompts), extra={"trainer": "ppo", "earlier": True},
+                )  # fmt: skip
+            _save_policy(learner.policy, tokenizer, tmp, lora=config.lora, copy=False)
             write_metrics_json(tmp, metrics)
             write_manifest(
                 tmp,
@@ -368,6 +398,15 @@ def train_ppo(
         finally:
             log.close()
     return metrics
+
+
+def _save_policy(policy: Any, tokenizer: Any, directory: Path, *, lora: bool, copy: bool) -> None:
+    """Saves the policy as a full model (LoRA merged: on a copy when `copy`, since merging unloads the
+    adapters of the model it runs on)."""
+    if lora:
+        policy = (deepcopy(policy) if copy else policy).merge_and_unload()
+    policy.eval()
+    save_model(policy, tokenizer, directory)
 
 
 def _normalised(raw: torch.Tensor, moments: RunningMoments, config: PPOConfig) -> torch.Tensor:

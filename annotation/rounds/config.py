@@ -180,7 +180,7 @@ class RoundConfig:
         """The policy stage's PPO settings: the admin's `ppo` section over ROUND_PPO_DEFAULTS, sampling at
         the round's generation temperature, top-p and length unless the section names its own (one
         temperature for training, evaluation and serving: a policy trained at one temperature and judged
-        or served at another is not the policy that was trained)."""
+        or served at another is not the policy that was trained), and stopping early at `kl_budget`."""
         if "preset" in self.ppo:
             return PPOConfig.from_dict(self.ppo)
         generation = self.generation_config()
@@ -188,6 +188,8 @@ class RoundConfig:
             "temperature": generation.temperature or 1.0,
             "top_p": generation.top_p,
             "max_new_tokens": generation.max_new_tokens,
+            # PPO stops before it passes the budget the acceptance check holds it to (training.kl_guard).
+            "kl_stop": float(self.kl_budget),
         }
         return PPOConfig.from_dict({**ROUND_PPO_DEFAULTS, **shared, **self.ppo})
 

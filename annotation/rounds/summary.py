@@ -87,7 +87,8 @@ class PolicyVerdict:
     policy_artifact: str
     policy_rejected_because: str = ""  # left out of the JSON when empty
     policy_version: int | None = None  # left out of the JSON when None
-    # DPO fell back to the policy it saved at this step: the final one was past the KL budget.
+    # The round fell back to the policy saved at this step (DPO step, PPO update): the final one was
+    # past the KL budget.
     policy_earlier_step: int | None = None
     policy_kl_per_token: float | None = None
     policy_kl_budget: float | None = None

@@ -1,4 +1,5 @@
 import copy
+import dataclasses
 from contextlib import nullcontext
 
 import pytest
@@ -83,6 +84,59 @@ def test_ppo_with_lora_reward_model_critic_and_ptx(models_dir, tmp_path):
     # LoRA was merged: the output is a plain model directory without adapter files.
     assert not (tmp_path / "policy" / "adapter_config.json").exists()
     assert generate(tmp_path / "policy", PROMPTS[:1], GenerationConfig.smoke(), models_dir=models_dir)[0]
+
+
+# The tiny policy's KL grows steadily past these limits: fully fine-tuned, to 1.5 nats in a few steps; with
+# rank-8 adapters it rises by ~0.05-0.1 a step and levels off near 0.5.
+@pytest.mark.parametrize(("lora", "limit"), [(False, 1.5), (True, 0.2)], ids=["full", "lora"])
+def test_ppo_stops_at_the_kl_limit_and_keeps_the_last_state_within_it(models_dir, tmp_path, lora, limit):
+    """A rollout over `kl_stop` ends the run: the saved policy is the state the rollout before it measured
+    (within the limit), and the state before that one is saved in `earlier` for a round to fall back to."""
+    from training.checkpoints import EARLIER_DIR
+
+    config = tiny_ppo_config(kl_stop=limit, lora=lora, **({"lora_r": 8} if lora else {}))
+    rows = []
+    metrics = train_ppo(
+        config, "tiny-causal-lm", vowel_reward, PROMPTS, tmp_path / "policy", models_dir=models_dir,
+        progress=lambda f, m: rows.append(m),
+    )  # fmt: skip
+    stopped = metrics["stopped_at_step"]
+    assert 3 < stopped < config.steps, metrics  # passed well before 30 steps, with an earlier state to keep
+    assert metrics["stopped_kl"] > limit >= max(row["kl_ref"] for row in rows)
+    # Rollouts 1..stopped-1 were trained on; the last update is undone: the policy is back at the state the
+    # last logged rollout measured.
+    assert len(rows) == metrics["steps"] == stopped - 1 and metrics["updates"] == stopped - 2
+    earlier = tmp_path / "policy" / EARLIER_DIR
+    assert is_complete(earlier)
+    manifest = read_manifest(earlier)
+    assert manifest["metrics"]["steps"] == stopped - 3 and manifest["metrics"]["kl_ref"] <= limit
+    assert manifest["metrics"]["kl_ref"] == rows[-2]["kl_ref"]
+    # Both are the policies that runs of that many steps without the limit save (same seed): exactly when
+    # fully fine-tuned; merging LoRA from the kept copies may round differently in the last bit.
+    for updates, saved in ((stopped - 2, tmp_path / "policy"), (stopped - 3, earlier)):
+        plain, plain_dir = dataclasses.replace(config, kl_stop=None, steps=updates), tmp_path / str(updates)
+        train_ppo(plain, "tiny-causal-lm", vowel_reward, PROMPTS, plain_dir, models_dir=models_dir)
+        assert _largest_difference(saved, plain_dir, models_dir) <= (1e-7 if lora else 0)
+    assert _largest_difference(tmp_path / "policy", earlier, models_dir) > 1e-4  # one update apart
+
+
+def _largest_difference(first, second, models_dir) -> float:
+    from training.models import load_causal_lm
+
+    one, _ = load_causal_lm(first, models_dir=models_dir)
+    other = dict(load_causal_lm(second, models_dir=models_dir)[0].named_parameters())
+    return max((p - other[name]).abs().max().item() for name, p in one.named_parameters())
+
+
+def test_ppo_without_a_kl_limit_runs_every_step_and_saves_no_earlier_policy(models_dir, tmp_path):
+    from training.checkpoints import EARLIER_DIR
+
+    metrics = train_ppo(
+        tiny_ppo_config(steps=3), "tiny-causal-lm", vowel_reward, PROMPTS, tmp_path / "policy",
+        models_dir=models_dir,
+    )  # fmt: skip
+    assert metrics["steps"] == metrics["updates"] == 3 and "stopped_at_step" not in metrics
+    assert not (tmp_path / "policy" / EARLIER_DIR).exists()
 
 
 def test_ppo_cancellation_stops_cleanly(models_dir, tmp_path):

@@ -91,6 +91,13 @@ class PPOConfig(_ConfigBase):
         "the lowest adapted layer: on a CPU most of an update's cost is the backward pass through all "
         "layers",
     )
+    kl_stop: float | None = option(
+        None,
+        "stop early once a rollout's KL to the reference (exact, summed per response, mean over the "
+        "rollout) passes this many nats: the policy goes back to its state at the previous rollout, the "
+        "last one measured within it (None: every step runs). With it, the last measured state within it "
+        "before the final one is also saved, in <output>/earlier. A round sets it to its kl_budget",
+    )
     reward_batch_size: int = option(16, "sequences per reward-model forward pass")
     precision: str = option(
         "auto",
@@ -113,6 +120,8 @@ class PPOConfig(_ConfigBase):
             raise ConfigError("PPOConfig.temperature: PPO samples; it must be > 0")
         if self.lora_layers is not None and self.lora_layers < 1:
             raise ConfigError("PPOConfig.lora_layers: must be >= 1 or null")
+        if self.kl_stop is not None and not self.kl_stop > 0:
+            raise ConfigError(f"PPOConfig.kl_stop: must be > 0 or null, got {self.kl_stop!r}")
         if self.critic_warmup_passes < 0:
             raise ConfigError("PPOConfig.critic_warmup_passes: must be >= 0")
         for name in ("gamma", "lam"):

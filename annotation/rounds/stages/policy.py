@@ -10,9 +10,10 @@ accepted when:
 - for DPO, its own implicit-reward accuracy on the held-out pairs: when no reward model can judge (none was
   accepted), it must be better than chance by the same kind of test, and that test alone decides; when one
   judges, it only vetoes a policy significantly below chance (`dpo_reason`).
-A DPO policy that drifted past the KL budget by its last step is replaced by the checkpoint it saved part-way
-(`DPOConfig.earlier_checkpoint`, half the steps in rounds) when that one is within the budget, and the
-checks judge that one instead.
+A policy that drifted past the KL budget by its last step is replaced by the checkpoint it saved part-way
+when that one is within the budget, and the checks judge that one instead: DPO saves one at half the steps
+in rounds (`DPOConfig.earlier_checkpoint`); PPO stops once a rollout passes the budget and saves the last
+state a rollout measured within it before its final one (`PPOConfig.kl_stop`, `training.kl_guard`).
 """
 
 import dataclasses
@@ -153,7 +154,7 @@ def stage_policy(ctx: StageContext) -> None:
     samples = sample(output, progress=lambda f, m: ctx.progress(0.7 + 0.25 * f, {}))
     earlier_step = None
     earlier = output / EARLIER_DIR
-    if is_dpo and samples.kl_mean > ctx.config.kl_budget and is_complete(earlier):
+    if samples.kl_mean > ctx.config.kl_budget and is_complete(earlier):
         nearer = sample(earlier)
         if nearer.kl_mean <= ctx.config.kl_budget:  # judge the part-way policy instead
             output, samples = earlier, nearer

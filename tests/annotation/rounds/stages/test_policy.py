@@ -157,19 +157,22 @@ def test_cancel_during_the_acceptance_checks_registers_nothing(db, monkeypatch):
     assert "policy_accepted" not in TrainingRound.objects.get(pk=ctx.round_id).metrics.get("summary", {})
 
 
+@pytest.mark.parametrize("kind", [RoundKind.DPO, RoundKind.PPO])
 @pytest.mark.parametrize(
     ("final_kl", "earlier_kl", "accepted", "fell_back"),
     [(9.0, 3.0, True, True), (9.0, 8.5, False, False), (1.0, 3.0, True, False)],
     ids=["earlier-within", "both-over", "final-within"],
 )
-def test_a_dpo_policy_past_the_budget_falls_back_to_its_earlier_checkpoint(
-    db, monkeypatch, final_kl, earlier_kl, accepted, fell_back
+def test_a_policy_past_the_budget_falls_back_to_its_earlier_checkpoint(
+    db, monkeypatch, final_kl, earlier_kl, accepted, fell_back, kind
 ):
-    """The final DPO policy drifted past the KL budget: the one it saved half-way is judged instead when it is
-    within the budget, and registered if it passes; otherwise the round rejects as before. A final policy
-    that stands drops its half-way copy."""
+    """The final policy drifted past the KL budget: the one it saved part-way (DPO: half-way; PPO: the last
+    state a rollout measured within the budget) is judged instead when it is within the budget, and
+    registered if it passes; otherwise the round rejects as before. A final policy that stands drops its
+    part-way copy."""
     import training.dpo
     import training.evaluation
+    import training.ppo
     from training.checkpoints import EARLIER_DIR, write_manifest
 
     project, _, _ = loop_project_with_distinct_prompts()
@@ -177,7 +180,8 @@ def test_a_dpo_policy_past_the_budget_falls_back_to_its_earlier_checkpoint(
     seen = _fake_policy_training(monkeypatch, kl=final_kl, win=SIGNIFICANT, margins=[0.3] * 30)
     final_pair = training.evaluation.sample_pair
 
-    def train(config, policy, rows, output, **kwargs):
+    def train(config, policy, *args, **kwargs):
+        output = args[-1]  # DPO: (rows, output); PPO: (reward model, prompts, output)
         earlier = output / EARLIER_DIR
         earlier.mkdir(parents=True)
         write_manifest(earlier, kind="policy", base_model="tiny-causal-lm", metrics={"steps": 25})
@@ -193,11 +197,15 @@ def test_a_dpo_policy_past_the_budget_falls_back_to_its_earlier_checkpoint(
         return samples
 
     monkeypatch.setattr(training.dpo, "train_dpo", train)
+    monkeypatch.setattr(training.ppo, "train_ppo", train)
     monkeypatch.setattr(training.evaluation, "sample_pair", sample_pair)
-    ctx = stage_context(project, {"eval_fraction": 0.5}, kind=RoundKind.DPO)
+    ctx = stage_context(project, {"eval_fraction": 0.5}, kind=kind)
     stage_snapshot(ctx)
     stage_policy(ctx)
-    assert seen["config"].earlier_checkpoint == 0.5  # the rounds' default
+    if kind == RoundKind.DPO:
+        assert seen["config"].earlier_checkpoint == 0.5  # the rounds' default
+    else:
+        assert seen["config"].kl_stop == 8.0  # the round's KL budget
     summary = TrainingRound.objects.get(pk=ctx.round_id).metrics["summary"]
     assert summary["policy_accepted"] is accepted
     assert summary.get("policy_earlier_step") == (25 if fell_back else None)
