@@ -90,6 +90,10 @@ class PolicyVerdict:
     # The round fell back to the policy saved at this step (DPO step, PPO update): the final one was
     # past the KL budget.
     policy_earlier_step: int | None = None
+    # PPO stopped at this step, whose rollout passed the KL budget; the policy kept `policy_updates`
+    # updates (the state the rollout before it measured).
+    policy_stopped_at_step: int | None = None
+    policy_updates: int | None = None
     policy_kl_per_token: float | None = None
     policy_kl_budget: float | None = None
     policy_min_win_rate: float | None = None
@@ -184,6 +188,8 @@ class RoundSummary:
     policy_rejected_because: str | None = None
     policy_version: int | None = None
     policy_earlier_step: int | None = None
+    policy_stopped_at_step: int | None = None
+    policy_updates: int | None = None
     policy_kl_per_token: float | None = None
     policy_kl_budget: float | None = None
     policy_min_win_rate: float | None = None

@@ -201,6 +201,8 @@ def stage_policy(ctx: StageContext) -> None:
         policy_win_comparisons=judged.get("comparisons"),
         policy_judge="reward_model" if reward_model is not None else "none",
         policy_earlier_step=earlier_step,
+        policy_stopped_at_step=metrics.get("stopped_at_step"),
+        policy_updates=metrics.get("updates"),
         **dpo_fields,
         **harmless,
     )

@@ -55,6 +55,10 @@ SIGNIFICANT = {"win_rate": 0.7, "ci_low": 0.6, "ci_high": 0.8, "p_value": 0.001,
 NOT_SIGNIFICANT = {**SIGNIFICANT, "win_rate": 0.55, "ci_low": 0.45, "ci_high": 0.65, "p_value": 0.2}
 
 
+def summary_of(ctx) -> dict:
+    return TrainingRound.objects.get(pk=ctx.round_id).metrics["summary"]
+
+
 def _reward_model(project, accepted=True):
     return RewardModelVersion.objects.create(
         project=project, version=1, base_model="tiny-reward-model", artifact_path="/rm/v1", accepted=accepted
@@ -186,7 +190,7 @@ def test_a_policy_past_the_budget_falls_back_to_its_earlier_checkpoint(
         earlier.mkdir(parents=True)
         write_manifest(earlier, kind="policy", base_model="tiny-causal-lm", metrics={"steps": 25})
         seen.update(config=config, output=output)
-        return {"steps": 50}
+        return {"steps": 50} if kind == RoundKind.DPO else {"steps": 6, "updates": 5, "stopped_at_step": 7}
 
     def sample_pair(candidate, *args, **kwargs):
         samples = final_pair(
@@ -206,6 +210,7 @@ def test_a_policy_past_the_budget_falls_back_to_its_earlier_checkpoint(
         assert seen["config"].earlier_checkpoint == 0.5  # the rounds' default
     else:
         assert seen["config"].kl_stop == 8.0  # the round's KL budget
+        assert summary_of(ctx)["policy_stopped_at_step"] == 7 and summary_of(ctx)["policy_updates"] == 5
     summary = TrainingRound.objects.get(pk=ctx.round_id).metrics["summary"]
     assert summary["policy_accepted"] is accepted
     assert summary.get("policy_earlier_step") == (25 if fell_back else None)
