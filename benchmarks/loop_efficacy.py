@@ -64,12 +64,9 @@ def annotate_by_rule(project, annotator, rule: Rule) -> dict[str, int]:
         # Best first; responses with equal scores share a group (a tie within the ranking).
         levels = sorted({score for score, _ in scored}, reverse=True)
         ranking = [[rid for score, rid in scored if score == level] for level in levels]
-        if len(ranking) == 1:
-            strength = ""
-            counts["ties"] += 1
-        else:
-            strength = "clear"
-            counts["decisive"] += 1
+        # "How much better" applies when one response is best alone.
+        strength = "clear" if len(ranking) > 1 and len(ranking[0]) == 1 else ""
+        counts["ties" if len(ranking) == 1 else "decisive"] += 1
         annotation_submit(
             comparison_id=lease.comparison_id, user=annotator, client_token=uuid.uuid4().hex,
             ranking=ranking, strength=strength,
